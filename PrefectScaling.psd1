@@ -1,0 +1,30 @@
+@{
+    # build.ps1 stamps ModuleVersion from Directory.Build.props, the one place the version lives.
+    ModuleVersion        = '0.0.0'
+    GUID                 = '0c6f7c1e-5a43-4c43-9d1b-7f2a8e2f4b61'
+    Author               = 'PrefectScaling'
+    CompanyName          = 'PrefectScaling'
+    Copyright            = '(c) PrefectScaling contributors. MIT License.'
+    Description          = 'Autoscale Prefect agents and workers running as an AWS ECS service from the Prefect backlog: count Late runs per work queue, publish them to CloudWatch, and scale the service on them.'
+    RootModule           = 'PrefectScaling.dll'
+    # Tested on PowerShell 7.6 (.NET 10); the dependency isolation needs PowerShell 7's AssemblyLoadContext,
+    # so Windows PowerShell 5.1 is not supported.
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('PrefectScaling.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-PrefectLateRunCount'
+        'Get-PrefectWorkQueue'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Prefect', 'AWS', 'ECS', 'CloudWatch', 'Autoscaling', 'Lambda', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ProjectUri   = 'https://github.com/prefectscaling/PrefectScaling'
+            ReleaseNotes = 'Counts the Prefect backlog per work queue and work pool (Get-PrefectLateRunCount, Get-PrefectWorkQueue).'
+        }
+    }
+}

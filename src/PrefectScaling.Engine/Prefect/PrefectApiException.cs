@@ -1,0 +1,36 @@
+using System;
+
+namespace PrefectScaling.Prefect
+{
+    public enum PrefectErrorKind
+    {
+        InvalidSettings,
+        Unauthorized,
+        NotFound,
+        InvalidRequest,
+        RateLimited,
+        ServerError,
+        Unavailable,
+        Timeout,
+        ConnectionFailed,
+        UnexpectedResponse,
+        Unsupported,
+    }
+
+    /// <summary>A Prefect call that failed, with a message fit to show a user: it names the endpoint and
+    /// what the server said, never a credential.</summary>
+    public sealed class PrefectApiException : Exception
+    {
+        public PrefectApiException(PrefectErrorKind kind, string message, int? statusCode = null, string? endpoint = null, Exception? inner = null)
+            : base(message, inner)
+        {
+            Kind = kind;
+            StatusCode = statusCode;
+            Endpoint = endpoint;
+        }
+
+        public PrefectErrorKind Kind { get; }
+        public int? StatusCode { get; }
+        public string? Endpoint { get; }
+    }
+}

@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+using PrefectScaling.Backlog;
+
+namespace PrefectScaling.Prefect
+{
+    /// <summary>The one place that builds Prefect filter bodies (reference §3, §4.5). Every key sent here is one
+    /// the target version accepts: an unknown key inside a filter is a 422, and an unknown top-level key is
+    /// silently ignored, which would widen a count to the whole server.</summary>
+    public static class PrefectFilters
+    {
+        public const int PageLimit = 200;
+
+        /// <summary>The flow_runs filter for one measure.</summary>
+        public static JsonObject FlowRunsFor(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version)
+        {
+            switch (measure)
+            {
+                case BacklogMeasure.Late:
+                    return new JsonObject { ["state"] = new JsonObject { ["name"] = AnyOf("Late") } };
+                case BacklogMeasure.Due:
+                    // One operator per state sub-object: 3.1.9+ silently drops a sub-object that has both (§3.6).
+                    var state = new JsonObject { ["type"] = AnyOf("SCHEDULED") };
+                    state["name"] = version.HasStateNotAny
+                        ? new JsonObject { ["not_any_"] = Array("AwaitingConcurrencySlot") }
+                        : AnyOf("Scheduled", "Late", "AwaitingRetry");
+                    return new JsonObject
+                    {
+                        ["state"] = state,
+                        ["next_scheduled_start_time"] = new JsonObject { ["before_"] = Timestamp(now) },
+                    };
+                case BacklogMeasure.Pending:
+                    return new JsonObject { ["state"] = new JsonObject { ["type"] = AnyOf("PENDING") } };
+                case BacklogMeasure.Running:
+                    return new JsonObject { ["state"] = new JsonObject { ["type"] = AnyOf("RUNNING") } };
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(measure), measure, "Unknown measure.");
+            }
+        }
+
+        /// <summary>A count/filter body for runs of one measure within a scope of queues.</summary>
+        public static JsonObject FlowRunQuery(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, RunScope scope)
+        {
+            JsonObject flowRuns = FlowRunsFor(measure, now, version);
+            var body = new JsonObject();
+            switch (scope.Kind)
+            {
+                case RunScopeKind.Everything:
+                    break;
+                case RunScopeKind.Pools:
+                    body["work_pools"] = new JsonObject { ["name"] = AnyOf(scope.Values) };
+                    break;
+                case RunScopeKind.QueueIds:
+                    body["work_pool_queues"] = new JsonObject { ["id"] = AnyOf(scope.Values) };
+                    break;
+                case RunScopeKind.QueueNames:
+                    // Servers before 2.8 know no queue keys at the top level; the run's own column it is.
+                    flowRuns["work_queue_name"] = AnyOf(scope.Values);
+                    break;
+            }
+            body["flow_runs"] = flowRuns;
+            return body;
+        }
+
+        public static JsonObject Page(JsonObject query, int offset, int limit = PageLimit)
+        {
+            var body = (JsonObject)query.DeepClone();
+            body["sort"] = "ID_DESC";
+            body["offset"] = offset;
+            body["limit"] = limit;
+            return body;
+        }
+
+        public static JsonObject PaginatePage(JsonObject query, int page, int limit = PageLimit)
+        {
+            var body = (JsonObject)query.DeepClone();
+            body["sort"] = "ID_DESC";
+            body["page"] = page;
+            body["limit"] = limit;
+            return body;
+        }
+
+        /// <summary>A /work_queues/filter or /work_pools/{name}/queues/filter body (the key is work_queues there, §3.4).</summary>
+        public static JsonObject QueueListing(IReadOnlyCollection<string>? exactNames, int offset)
+        {
+            var body = new JsonObject { ["offset"] = offset, ["limit"] = PageLimit };
+            if (exactNames != null) body["work_queues"] = new JsonObject { ["name"] = AnyOf(exactNames) };
+            return body;
+        }
+
+        /// <summary>A /work_pools/filter body.</summary>
+        public static JsonObject PoolListing(IReadOnlyCollection<string>? exactNames, int offset)
+        {
+            var body = new JsonObject { ["offset"] = offset, ["limit"] = PageLimit };
+            if (exactNames != null) body["work_pools"] = new JsonObject { ["name"] = AnyOf(exactNames) };
+            return body;
+        }
+
+        /// <summary>RFC 3339 with an explicit offset: what 2.x (pendulum) and 3.x both parse (§3.5).</summary>
+        public static string Timestamp(DateTimeOffset value) =>
+            value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture);
+
+        /// <summary>A path segment for a pool or queue name.</summary>
+        public static string Segment(string name) => Uri.EscapeDataString(name);
+
+        private static JsonObject AnyOf(params string[] values) => AnyOf((IEnumerable<string>)values);
+
+        private static JsonObject AnyOf(IEnumerable<string> values) => new JsonObject { ["any_"] = Array(values) };
+
+        private static JsonArray Array(params string[] values) => Array((IEnumerable<string>)values);
+
+        private static JsonArray Array(IEnumerable<string> values) => new JsonArray(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+    }
+
+    public enum RunScopeKind { Everything, Pools, QueueIds, QueueNames }
+
+    /// <summary>How a run query is narrowed to the queues in scope.</summary>
+    public sealed class RunScope
+    {
+        private RunScope(RunScopeKind kind, IReadOnlyList<string> values)
+        {
+            Kind = kind;
+            Values = values;
+        }
+
+        public RunScopeKind Kind { get; }
+        public IReadOnlyList<string> Values { get; }
+
+        public static readonly RunScope Everything = new RunScope(RunScopeKind.Everything, System.Array.Empty<string>());
+        public static RunScope Pools(IEnumerable<string> names) => new RunScope(RunScopeKind.Pools, names.Distinct(StringComparer.Ordinal).ToList());
+        public static RunScope QueueIds(IEnumerable<string> ids) => new RunScope(RunScopeKind.QueueIds, ids.Distinct(StringComparer.Ordinal).ToList());
+        public static RunScope QueueNames(IEnumerable<string> names) => new RunScope(RunScopeKind.QueueNames, names.Distinct(StringComparer.Ordinal).ToList());
+    }
+}

@@ -1,0 +1,39 @@
+using System;
+using System.Management.Automation;
+using PrefectScaling.Prefect;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>The one place engine exceptions become ErrorRecords: an id, a precise category and the target.</summary>
+    internal static class ErrorRecords
+    {
+        internal static ErrorRecord From(Exception exception, object? target)
+        {
+            switch (exception)
+            {
+                case PrefectApiException prefect:
+                    return new ErrorRecord(prefect, "Prefect" + prefect.Kind, CategoryOf(prefect.Kind), target);
+                case ArgumentException argument:
+                    return new ErrorRecord(argument, "InvalidArgument", ErrorCategory.InvalidArgument, target);
+                default:
+                    return new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target);
+            }
+        }
+
+        internal static ErrorCategory CategoryOf(PrefectErrorKind kind) => kind switch
+        {
+            PrefectErrorKind.InvalidSettings => ErrorCategory.InvalidArgument,
+            PrefectErrorKind.Unauthorized => ErrorCategory.AuthenticationError,
+            PrefectErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            PrefectErrorKind.InvalidRequest => ErrorCategory.ProtocolError,
+            PrefectErrorKind.RateLimited => ErrorCategory.LimitsExceeded,
+            PrefectErrorKind.ServerError => ErrorCategory.InvalidResult,
+            PrefectErrorKind.Unavailable => ErrorCategory.ResourceUnavailable,
+            PrefectErrorKind.Timeout => ErrorCategory.OperationTimeout,
+            PrefectErrorKind.ConnectionFailed => ErrorCategory.ConnectionError,
+            PrefectErrorKind.UnexpectedResponse => ErrorCategory.InvalidResult,
+            PrefectErrorKind.Unsupported => ErrorCategory.NotImplemented,
+            _ => ErrorCategory.NotSpecified,
+        };
+    }
+}

@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using PrefectScaling.Backlog;
+using PrefectScaling.Prefect;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>Lists Prefect work queues with their pool, paused state, limits, priority, status and last poll.</summary>
+    [Cmdlet(VerbsCommon.Get, "PrefectWorkQueue")]
+    [OutputType("PrefectScaling.Prefect.PrefectWorkQueue")]
+    public sealed class GetPrefectWorkQueueCommand : ScopeCmdlet
+    {
+        protected override void EndProcessing()
+        {
+            try
+            {
+                if (NothingToDo) return;
+                foreach (var (apiUrl, selectors) in SelectorsByApiUrl())
+                {
+                    ScopeResolution resolution;
+                    try
+                    {
+                        PrefectConnection connection = Connect(apiUrl);
+                        resolution = RunEngine(async (log, ct) =>
+                        {
+                            ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct).ConfigureAwait(false);
+                            await AddPoolDetailsAsync(connection.Catalog, found, log, ct).ConfigureAwait(false);
+                            return found;
+                        });
+                    }
+                    catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
+                    {
+                        WriteError(ErrorRecords.From(e, apiUrl ?? (object)"PREFECT_API_URL"));
+                        continue;
+                    }
+                    WriteScopeFailures(resolution.Failures);
+                    foreach (PrefectWorkQueue queue in resolution.Queues) WriteObject(queue);
+                }
+            }
+            finally
+            {
+                base.EndProcessing();
+            }
+        }
+
+        private static async System.Threading.Tasks.Task AddPoolDetailsAsync(WorkQueueCatalog catalog, ScopeResolution resolution, IEngineLog log, System.Threading.CancellationToken ct)
+        {
+            List<string> names = resolution.Queues.Where(q => q.WorkPool != null).Select(q => q.WorkPool!).Distinct().ToList();
+            if (!resolution.Version.HasWorkPools || names.Count == 0) return;
+            Dictionary<string, PrefectWorkPool> pools = (await catalog.ListPoolsAsync(names, log, ct).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
+            foreach (PrefectWorkQueue queue in resolution.Queues)
+            {
+                if (queue.WorkPool != null && pools.TryGetValue(queue.WorkPool, out PrefectWorkPool? pool))
+                {
+                    queue.WorkPoolType = pool.Type;
+                    queue.WorkPoolIsPaused = pool.IsPaused;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System;
+using System.Management.Automation;
+using System.Security;
+using PrefectScaling.Completion;
+using PrefectScaling.Prefect;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>A cmdlet that talks to Prefect: the connection parameters, named as Prefect names the settings.</summary>
+    public abstract class PrefectCmdlet : CancellableCmdlet
+    {
+        /// <summary>The Prefect API URL; else PREFECT_API_URL; else the active Prefect profile.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("ApiUrl")]
+        [ValidateNotNullOrEmpty]
+        public string? PrefectApiUrl { get; set; }
+
+        /// <summary>A Prefect Cloud API key (sent as a bearer token); else PREFECT_API_KEY; else the profile.</summary>
+        [Parameter]
+        public SecureString? PrefectApiKey { get; set; }
+
+        /// <summary>Basic-auth credentials of a self-hosted Prefect 3 server; else PREFECT_API_AUTH_STRING; else the profile.</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? PrefectCredential { get; set; }
+
+        /// <summary>Resolves the settings for a URL (null: none given) and returns the process-wide connection for them.</summary>
+        internal PrefectConnection Connect(string? apiUrl)
+        {
+            var input = new PrefectSettingsInput
+            {
+                ApiUrl = apiUrl,
+                ApiKey = Plain(PrefectApiKey),
+                AuthString = PrefectCredential == null ? null : PrefectCredential.UserName + ":" + Plain(PrefectCredential.Password),
+            };
+            PrefectConnectionSettings settings = PrefectSettingsResolver.Resolve(input, Environment.GetEnvironmentVariable, HomeDirectory());
+            foreach (string source in settings.Sources) WriteDebug("Prefect setting: " + source);
+            return PrefectConnection.For(settings);
+        }
+
+        internal static string? HomeDirectory()
+        {
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return string.IsNullOrEmpty(home) ? Environment.GetEnvironmentVariable("HOME") : home;
+        }
+    }
+}
