@@ -117,7 +117,6 @@ public sealed class BacklogReaderTests
         Assert.Equal(1, client.RequestCount - warm); // the listing is reused: one page of runs
 
         Assert.DoesNotContain(server.Requests, r => r.Path.Contains("get_scheduled_flow_runs") || r.Path.Contains("get_runs"));
-        Assert.Equal(client.RequestCount, server.Requests.Count);
     }
 
     [Theory]

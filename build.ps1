@@ -1,0 +1,132 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks the PrefectScaling module.
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Demo     # build, then count the backlog of a local Prefect emulator
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Test     # build, then xunit (engine, emulator) and Pester (the imported module)
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleOut = Join-Path $Out 'PrefectScaling'
+$ResultsOut = Join-Path $Out 'test-results'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+
+function Invoke-Native([string] $File, [string[]] $Arguments) {
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$File $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-ModuleVersion {
+    $props = [xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))
+    @($props.Project.PropertyGroup.Version | Where-Object { $_ })[0]
+}
+
+# A child pwsh from the same local tool, so module loads never leak into the build's own session.
+function Invoke-ChildPwsh([string[]] $Arguments) {
+    Push-Location $Root
+    try { Invoke-Native 'dotnet' (@('pwsh', '-NoLogo', '-NoProfile', '-NonInteractive') + $Arguments) }
+    finally { Pop-Location }
+}
+
+function Invoke-Build {
+    Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
+    Invoke-Native 'dotnet' @('build', (Join-Path $Root 'PrefectScaling.sln'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
+
+    # The module root holds only what PowerShell loads directly; the engine and every dependency go to
+    # dependencies/, from where the module's own AssemblyLoadContext loads them.
+    if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
+    $dependencies = New-Item -ItemType Directory -Force -Path (Join-Path $ModuleOut 'dependencies')
+    $bin = Join-Path $Root "src/PrefectScaling/bin/$Configuration/netstandard2.0"
+    Copy-Item (Join-Path $bin 'PrefectScaling.dll') $ModuleOut
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin 'PrefectScaling.dll', 'System.Management.Automation.dll' |
+        Copy-Item -Destination $dependencies
+    Copy-Item (Join-Path $Root 'src/PrefectScaling/PrefectScaling.Format.ps1xml') $ModuleOut
+    $version = Get-ModuleVersion
+    (Get-Content -Raw (Join-Path $Root 'PrefectScaling.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
+        Set-Content -NoNewline -Path (Join-Path $ModuleOut 'PrefectScaling.psd1')
+    Invoke-ChildPwsh @('-File', (Join-Path $Root 'build/New-MamlHelp.ps1'), '-ManifestPath', (Join-Path $ModuleOut 'PrefectScaling.psd1'),
+        '-SourceFolder', (Join-Path $Root 'src/PrefectScaling/help'), '-OutFile', (Join-Path $ModuleOut 'en-US/PrefectScaling.dll-Help.xml'))
+    Write-Host "Module $version laid out in $([System.IO.Path]::GetRelativePath($Root, $ModuleOut))"
+}
+
+function Get-PesterPath {
+    $proj = Join-Path $Root 'tests/Pester/Pester.Tools.proj'
+    Invoke-Native 'dotnet' @('restore', $proj, '--nologo', '-v', 'q')
+    $version = ([xml](Get-Content -Raw $proj)).Project.PropertyGroup.PesterVersion
+    $packages = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    $psd1 = Join-Path $packages.Trim() "pester/$version/tools/Pester.psd1"
+    if (-not (Test-Path $psd1)) { throw "Pester $version was restored but $psd1 is missing." }
+    $psd1
+}
+
+# xunit results come from TRX files so that the closing line can add them to Pester's.
+function Read-Trx([string] $Path) {
+    $counters = ([xml](Get-Content -Raw $Path)).TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    if (Test-Path $ResultsOut) { Remove-Item -Recurse -Force $ResultsOut }
+    $null = New-Item -ItemType Directory -Force $ResultsOut
+    $passed = 0; $failed = 0
+
+    foreach ($project in (Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj')) {
+        Write-Host "== xunit: $($project.BaseName)" -ForegroundColor Cyan
+        $trx = "$($project.BaseName).trx"
+        & dotnet test $project.FullName -c $Configuration --no-build --nologo --logger "trx;LogFileName=$trx" --results-directory $ResultsOut
+        $counts = Read-Trx (Join-Path $ResultsOut $trx)
+        $passed += $counts.Passed; $failed += $counts.Failed
+    }
+
+    Write-Host '== Pester: the built module' -ForegroundColor Cyan
+    $summary = Join-Path $ResultsOut 'pester-summary.json'
+    Push-Location $Root
+    try {
+        & dotnet pwsh -NoLogo -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') `
+            -PesterPath (Get-PesterPath) -ModulePath (Join-Path $ModuleOut 'PrefectScaling.psd1') -Configuration $Configuration -SummaryPath $summary
+    }
+    finally { Pop-Location }
+    if (-not (Test-Path $summary)) { throw 'Pester did not finish: no summary was written.' }
+    $pester = Get-Content -Raw $summary | ConvertFrom-Json
+    $passed += $pester.Passed; $failed += $pester.Failed
+
+    Write-Host ''
+    Write-Host "Tests: $passed passed, $failed failed"
+    if ($failed -gt 0 -or $passed -eq 0) { throw "$failed test(s) failed." }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Bench/Invoke-Bench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
+}
+
+foreach ($name in $Task) {
+    switch ($name) {
+        'Build' { Invoke-Build }
+        'Test'  { Invoke-Test }
+        'Demo'  { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out }; Invoke-Native 'dotnet' @('clean', (Join-Path $Root 'PrefectScaling.sln'), '-v', 'q') }
+    }
+}

@@ -1,0 +1,24 @@
+# Runs every Pester test against the built module and writes a pass/fail summary for build.ps1.
+param(
+    [Parameter(Mandatory)] [string] $PesterPath,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $SummaryPath,
+    [string] $Configuration = 'Release'
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterPath -Force
+$env:PREFECTSCALING_TEST_MODULE = (Resolve-Path $ModulePath).Path
+$env:PREFECTSCALING_TEST_CONFIGURATION = $Configuration
+
+$config = New-PesterConfiguration
+$config.Run.Path = $PSScriptRoot
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputPath = Join-Path (Split-Path $SummaryPath) 'pester.xml'
+$result = Invoke-Pester -Configuration $config
+
+# A block or file that fails before its tests run counts as a failure too.
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+@{ Passed = $result.PassedCount; Failed = $failed } | ConvertTo-Json | Set-Content -Path $SummaryPath
+exit ([int]($failed -gt 0))
