@@ -53,7 +53,9 @@ function Set-PrefectEmulatorSeed {
 
 function Get-PrefectEmulatorRequest {
     param([Parameter(Mandatory)] $Emulator)
-    @(Invoke-RestMethod -Uri "$($Emulator.RootUrl)/_emulator/requests")
+    # Invoke-RestMethod returns a JSON array as one object: write its items one by one.
+    $requests = Invoke-RestMethod -Uri "$($Emulator.RootUrl)/_emulator/requests"
+    $requests | Write-Output
 }
 
 function Reset-PrefectEmulatorRequest {
