@@ -15,6 +15,10 @@
     CmdletsToExport      = @(
         'Get-PrefectLateRunCount'
         'Get-PrefectWorkQueue'
+        'Publish-PrefectBacklogMetric'
+        'Set-PrefectEcsScalingPolicy'
+        'Get-PrefectEcsScalingPolicy'
+        'Remove-PrefectEcsScalingPolicy'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
@@ -24,7 +28,7 @@
             Tags         = @('Prefect', 'AWS', 'ECS', 'CloudWatch', 'Autoscaling', 'Lambda', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/prefectscaling/PrefectScaling'
-            ReleaseNotes = 'Counts the Prefect backlog per work queue and work pool (Get-PrefectLateRunCount, Get-PrefectWorkQueue).'
+            ReleaseNotes = 'Counts the Prefect backlog per work queue and work pool (Get-PrefectLateRunCount, Get-PrefectWorkQueue) and publishes it to CloudWatch (Publish-PrefectBacklogMetric).'
         }
     }
 }

@@ -11,10 +11,11 @@ Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1
 function Invoke-WithCleanPrefectEnvironment([scriptblock] $Script, [hashtable] $Set = @{}) {
     $names = 'PREFECT_API_URL', 'PREFECT_API_KEY', 'PREFECT_API_AUTH_STRING', 'PREFECT_PROFILES_PATH', 'PREFECT_PROFILE', 'PREFECT_HOME'
     $saved = @{}
-    foreach ($n in $names) { $saved[$n] = [Environment]::GetEnvironmentVariable($n); [Environment]::SetEnvironmentVariable($n, $null) }
+    # [NullString]::Value: a plain $null would reach .NET as "" and leave the variable set but empty.
+    foreach ($n in $names) { $saved[$n] = [Environment]::GetEnvironmentVariable($n); [Environment]::SetEnvironmentVariable($n, [NullString]::Value) }
     # No stray ~/.prefect/profiles.toml either.
     [Environment]::SetEnvironmentVariable('PREFECT_PROFILES_PATH', (Join-Path ([IO.Path]::GetTempPath()) "no-profiles-$PID.toml"))
     foreach ($k in $Set.Keys) { [Environment]::SetEnvironmentVariable($k, $Set[$k]) }
     try { & $Script }
-    finally { foreach ($n in $names) { [Environment]::SetEnvironmentVariable($n, $saved[$n]) } }
+    finally { foreach ($n in $names) { [Environment]::SetEnvironmentVariable($n, $(if ($null -eq $saved[$n]) { [NullString]::Value } else { $saved[$n] })) } }
 }

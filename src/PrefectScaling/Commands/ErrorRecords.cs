@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using PrefectScaling.Aws;
 using PrefectScaling.Prefect;
 
 namespace PrefectScaling.Commands
@@ -13,12 +14,26 @@ namespace PrefectScaling.Commands
             {
                 case PrefectApiException prefect:
                     return new ErrorRecord(prefect, "Prefect" + prefect.Kind, CategoryOf(prefect.Kind), target);
+                case AwsApiException aws:
+                    return new ErrorRecord(aws, "Aws" + aws.Kind + (aws.ErrorCode == null ? string.Empty : "." + aws.ErrorCode), CategoryOf(aws.Kind), target);
                 case ArgumentException argument:
                     return new ErrorRecord(argument, "InvalidArgument", ErrorCategory.InvalidArgument, target);
                 default:
                     return new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target);
             }
         }
+
+        internal static ErrorCategory CategoryOf(AwsErrorKind kind) => kind switch
+        {
+            AwsErrorKind.InvalidSettings => ErrorCategory.InvalidArgument,
+            AwsErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            AwsErrorKind.AccessDenied => ErrorCategory.PermissionDenied,
+            AwsErrorKind.Validation => ErrorCategory.InvalidArgument,
+            AwsErrorKind.Conflict => ErrorCategory.ResourceExists,
+            AwsErrorKind.Throttled => ErrorCategory.LimitsExceeded,
+            AwsErrorKind.ConnectionFailed => ErrorCategory.ConnectionError,
+            _ => ErrorCategory.InvalidResult,
+        };
 
         internal static ErrorCategory CategoryOf(PrefectErrorKind kind) => kind switch
         {

@@ -62,6 +62,14 @@ namespace PrefectScaling.Commands
             }
         }
 
+        /// <summary>ShouldProcess, except that -Force answers the confirmation (never -WhatIf).</summary>
+        protected bool ShouldChange(string target, string action, bool force)
+        {
+            bool whatIf = (MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? w) && w is SwitchParameter s && s.IsPresent)
+                          || (GetVariableValue("WhatIfPreference") is bool preference && preference);
+            return force && !whatIf ? true : ShouldProcess(target, action);
+        }
+
         internal static string? Plain(SecureString? secure)
         {
             if (secure == null || secure.Length == 0) return null;

@@ -1,0 +1,97 @@
+namespace PrefectScaling.Aws
+{
+    /// <summary>The operations the module calls, one definition each. Pass one to AwsContext.InvokeAsync
+    /// with a JSON object shaped like the operation's request in the AWS API reference.</summary>
+    public static class AwsOperations
+    {
+        public static class CloudWatch
+        {
+            private static readonly AwsService S = AwsService.CloudWatch;
+            public static readonly AwsOperation PutMetricData = AwsOperation.Query(S, "PutMetricData");
+            public static readonly AwsOperation GetMetricData = AwsOperation.Query(S, "GetMetricData", "MetricDataResults", "Timestamps", "Values", "Messages");
+            public static readonly AwsOperation GetMetricStatistics = AwsOperation.Query(S, "GetMetricStatistics", "Datapoints");
+            public static readonly AwsOperation ListMetrics = AwsOperation.Query(S, "ListMetrics", "Metrics", "Dimensions", "OwningAccounts");
+            public static readonly AwsOperation PutMetricAlarm = AwsOperation.Query(S, "PutMetricAlarm");
+            public static readonly AwsOperation DescribeAlarms = AwsOperation.Query(S, "DescribeAlarms",
+                "MetricAlarms", "CompositeAlarms", "Dimensions", "AlarmActions", "OKActions", "InsufficientDataActions", "Metrics");
+            public static readonly AwsOperation DeleteAlarms = AwsOperation.Query(S, "DeleteAlarms");
+        }
+
+        public static class ApplicationAutoScaling
+        {
+            private static readonly AwsService S = AwsService.ApplicationAutoScaling;
+            public static readonly AwsOperation RegisterScalableTarget = AwsOperation.Json(S, "RegisterScalableTarget");
+            public static readonly AwsOperation DescribeScalableTargets = AwsOperation.Json(S, "DescribeScalableTargets");
+            public static readonly AwsOperation DeregisterScalableTarget = AwsOperation.Json(S, "DeregisterScalableTarget");
+            public static readonly AwsOperation PutScalingPolicy = AwsOperation.Json(S, "PutScalingPolicy");
+            public static readonly AwsOperation DescribeScalingPolicies = AwsOperation.Json(S, "DescribeScalingPolicies");
+            public static readonly AwsOperation DeleteScalingPolicy = AwsOperation.Json(S, "DeleteScalingPolicy");
+            public static readonly AwsOperation DescribeScalingActivities = AwsOperation.Json(S, "DescribeScalingActivities");
+        }
+
+        public static class EventBridge
+        {
+            private static readonly AwsService S = AwsService.EventBridge;
+            public static readonly AwsOperation PutRule = AwsOperation.Json(S, "PutRule");
+            public static readonly AwsOperation DescribeRule = AwsOperation.Json(S, "DescribeRule");
+            public static readonly AwsOperation DeleteRule = AwsOperation.Json(S, "DeleteRule");
+            public static readonly AwsOperation EnableRule = AwsOperation.Json(S, "EnableRule");
+            public static readonly AwsOperation DisableRule = AwsOperation.Json(S, "DisableRule");
+            public static readonly AwsOperation ListRules = AwsOperation.Json(S, "ListRules");
+            public static readonly AwsOperation PutTargets = AwsOperation.Json(S, "PutTargets");
+            public static readonly AwsOperation RemoveTargets = AwsOperation.Json(S, "RemoveTargets");
+            public static readonly AwsOperation ListTargetsByRule = AwsOperation.Json(S, "ListTargetsByRule");
+            public static readonly AwsOperation ListTagsForResource = AwsOperation.Json(S, "ListTagsForResource");
+            public static readonly AwsOperation TagResource = AwsOperation.Json(S, "TagResource");
+        }
+
+        public static class Lambda
+        {
+            private static readonly AwsService S = AwsService.Lambda;
+            private const string Function = "/2015-03-31/functions/{FunctionName}";
+            public static readonly AwsOperation CreateFunction = AwsOperation.Rest(S, "CreateFunction", "POST", "/2015-03-31/functions");
+            public static readonly AwsOperation GetFunction = AwsOperation.Rest(S, "GetFunction", "GET", Function, "Qualifier");
+            public static readonly AwsOperation GetFunctionConfiguration = AwsOperation.Rest(S, "GetFunctionConfiguration", "GET", Function + "/configuration", "Qualifier");
+            public static readonly AwsOperation UpdateFunctionCode = AwsOperation.Rest(S, "UpdateFunctionCode", "PUT", Function + "/code");
+            public static readonly AwsOperation UpdateFunctionConfiguration = AwsOperation.Rest(S, "UpdateFunctionConfiguration", "PUT", Function + "/configuration");
+            public static readonly AwsOperation DeleteFunction = AwsOperation.Rest(S, "DeleteFunction", "DELETE", Function, "Qualifier");
+            public static readonly AwsOperation AddPermission = AwsOperation.Rest(S, "AddPermission", "POST", Function + "/policy", "Qualifier");
+            public static readonly AwsOperation RemovePermission = AwsOperation.Rest(S, "RemovePermission", "DELETE", Function + "/policy/{StatementId}", "Qualifier", "RevisionId");
+            public static readonly AwsOperation GetPolicy = AwsOperation.Rest(S, "GetPolicy", "GET", Function + "/policy", "Qualifier");
+            /// <summary>Input member Resource: the function ARN.</summary>
+            public static readonly AwsOperation ListTags = AwsOperation.Rest(S, "ListTags", "GET", "/2017-03-31/tags/{Resource}");
+            /// <summary>Input members Resource (the function ARN) and Tags.</summary>
+            public static readonly AwsOperation TagResource = AwsOperation.Rest(S, "TagResource", "POST", "/2017-03-31/tags/{Resource}");
+        }
+
+        public static class Iam
+        {
+            private static readonly AwsService S = AwsService.Iam;
+            public static readonly AwsOperation CreateRole = AwsOperation.Query(S, "CreateRole", "Tags");
+            public static readonly AwsOperation GetRole = AwsOperation.Query(S, "GetRole", "Tags");
+            public static readonly AwsOperation DeleteRole = AwsOperation.Query(S, "DeleteRole");
+            public static readonly AwsOperation UpdateAssumeRolePolicy = AwsOperation.Query(S, "UpdateAssumeRolePolicy");
+            public static readonly AwsOperation PutRolePolicy = AwsOperation.Query(S, "PutRolePolicy");
+            public static readonly AwsOperation GetRolePolicy = AwsOperation.Query(S, "GetRolePolicy");
+            public static readonly AwsOperation ListRolePolicies = AwsOperation.Query(S, "ListRolePolicies", "PolicyNames");
+            public static readonly AwsOperation DeleteRolePolicy = AwsOperation.Query(S, "DeleteRolePolicy");
+            public static readonly AwsOperation AttachRolePolicy = AwsOperation.Query(S, "AttachRolePolicy");
+            public static readonly AwsOperation DetachRolePolicy = AwsOperation.Query(S, "DetachRolePolicy");
+            public static readonly AwsOperation ListAttachedRolePolicies = AwsOperation.Query(S, "ListAttachedRolePolicies", "AttachedPolicies");
+            public static readonly AwsOperation TagRole = AwsOperation.Query(S, "TagRole");
+        }
+
+        public static class Ecs
+        {
+            private static readonly AwsService S = AwsService.Ecs;
+            public static readonly AwsOperation DescribeServices = AwsOperation.Json(S, "DescribeServices");
+            public static readonly AwsOperation CreateCluster = AwsOperation.Json(S, "CreateCluster");
+            public static readonly AwsOperation DeleteCluster = AwsOperation.Json(S, "DeleteCluster");
+            public static readonly AwsOperation RegisterTaskDefinition = AwsOperation.Json(S, "RegisterTaskDefinition");
+            public static readonly AwsOperation DeregisterTaskDefinition = AwsOperation.Json(S, "DeregisterTaskDefinition");
+            public static readonly AwsOperation CreateService = AwsOperation.Json(S, "CreateService");
+            public static readonly AwsOperation UpdateService = AwsOperation.Json(S, "UpdateService");
+            public static readonly AwsOperation DeleteService = AwsOperation.Json(S, "DeleteService");
+        }
+    }
+}

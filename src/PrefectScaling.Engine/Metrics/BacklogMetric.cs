@@ -1,0 +1,186 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using PrefectScaling.Backlog;
+
+namespace PrefectScaling.Metrics
+{
+    /// <summary>Which dimensions a backlog metric carries; a user matches what an existing alarm reads.</summary>
+    [Flags]
+    public enum BacklogDimension
+    {
+        WorkQueue = 1,
+        WorkPool = 2,
+    }
+
+    /// <summary>How backlog counts become CloudWatch metric data.</summary>
+    public sealed class BacklogMetricOptions
+    {
+        public const string DefaultNamespace = "Prefect";
+
+        public string Namespace { get; set; } = DefaultNamespace;
+
+        /// <summary>One name for every input; null: the measure's default name.</summary>
+        public string? MetricName { get; set; }
+
+        public BacklogDimension Dimensions { get; set; } = BacklogDimension.WorkQueue | BacklogDimension.WorkPool;
+
+        /// <summary>1 (high resolution) or 60 seconds.</summary>
+        public int StorageResolution { get; set; } = 60;
+
+        /// <summary>The metric name each measure is published under unless -MetricName says otherwise.</summary>
+        public static string DefaultMetricName(BacklogMeasure measure) => measure switch
+        {
+            BacklogMeasure.Late => "LateFlowRuns",
+            BacklogMeasure.Due => "DueFlowRuns",
+            BacklogMeasure.Pending => "PendingFlowRuns",
+            BacklogMeasure.Running => "RunningFlowRuns",
+            _ => throw new ArgumentOutOfRangeException(nameof(measure)),
+        };
+
+        /// <summary>The metric a count of this measure is published under.</summary>
+        public string MetricNameFor(BacklogMeasure measure) => MetricName ?? DefaultMetricName(measure);
+
+        /// <summary>The dimensions a queue's metric carries, in the order they are sent.</summary>
+        public List<KeyValuePair<string, string>> DimensionsFor(string? workPool, string workQueue)
+        {
+            var dimensions = new List<KeyValuePair<string, string>>();
+            if ((Dimensions & BacklogDimension.WorkPool) != 0 && !string.IsNullOrEmpty(workPool))
+                dimensions.Add(new KeyValuePair<string, string>("WorkPool", workPool!));
+            dimensions.Add(new KeyValuePair<string, string>("WorkQueue", workQueue));
+            return dimensions;
+        }
+
+        /// <summary>The per-task metric (backlog ÷ the service's desired tasks) of a queue for one ECS service.</summary>
+        public string PerTaskMetricNameFor(BacklogMeasure measure) => MetricNameFor(measure) + "PerTask";
+
+        public List<KeyValuePair<string, string>> PerTaskDimensionsFor(string cluster, string service, string? workPool, string workQueue)
+        {
+            var dimensions = ServiceDimensions(cluster, service);
+            dimensions.AddRange(DimensionsFor(workPool, workQueue));
+            return dimensions;
+        }
+
+        /// <summary>The service's desired task count, published beside the per-task metric so an alarm can tell
+        /// "no task at all" from "one task".</summary>
+        public const string DesiredTasksMetricName = "EcsServiceDesiredTasks";
+
+        public static List<KeyValuePair<string, string>> ServiceDimensions(string cluster, string service) => new List<KeyValuePair<string, string>>
+        {
+            new KeyValuePair<string, string>("ClusterName", cluster),
+            new KeyValuePair<string, string>("ServiceName", service),
+        };
+
+        /// <summary>Checks the options on their own, before any input is looked at.</summary>
+        public void Validate()
+        {
+            MetricLimits.CheckName("namespace", Namespace);
+            if (Namespace.StartsWith("AWS/", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException("The namespace '" + Namespace + "' starts with AWS/, which CloudWatch reserves for AWS services.");
+            if (MetricName != null) MetricLimits.CheckName("metric name", MetricName);
+            if (StorageResolution != 1 && StorageResolution != 60)
+                throw new ArgumentException("The storage resolution must be 1 (high resolution) or 60 seconds, not " + StorageResolution + ".");
+            if ((Dimensions & BacklogDimension.WorkQueue) == 0)
+                throw new ArgumentException("The WorkQueue dimension is required: without it every queue would publish into one series.");
+        }
+    }
+
+    /// <summary>One measured count on its way to CloudWatch.</summary>
+    public sealed class BacklogSample
+    {
+        public string? WorkPool { get; set; }
+        public string WorkQueue { get; set; } = string.Empty;
+        public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
+        public double Count { get; set; }
+        public DateTime Timestamp { get; set; }
+    }
+
+    /// <summary>A metric datum as published (what -WhatIf shows and -PassThru returns).</summary>
+    public sealed class BacklogMetricDatum
+    {
+        public string Namespace { get; set; } = string.Empty;
+        public string MetricName { get; set; } = string.Empty;
+
+        /// <summary>Name → value, in the order they are sent.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> Dimensions { get; set; } = Array.Empty<KeyValuePair<string, string>>();
+
+        public double Value { get; set; }
+        public DateTime Timestamp { get; set; }
+        public int StorageResolution { get; set; }
+        public string Unit { get; set; } = "Count";
+
+        /// <summary>WorkPool=k8s,WorkQueue=default</summary>
+        public string DimensionText => string.Join(",", Dimensions.Select(d => d.Key + "=" + d.Value));
+
+        public override string ToString() =>
+            Namespace + "/" + MetricName + " {" + DimensionText + "} = " + Value.ToString(CultureInfo.InvariantCulture) + " at " + Timestamp.ToString("u", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>CloudWatch's limits, checked before sending: a malformed PutMetricData is an opaque 500 on some
+    /// endpoints, and one bad datum fails the whole call.</summary>
+    public static class MetricLimits
+    {
+        public const int MaxDataPerCall = 1000;
+        public const int MaxNameLength = 255;
+        public static readonly TimeSpan MaxAge = TimeSpan.FromDays(14);
+        public static readonly TimeSpan MaxAhead = TimeSpan.FromHours(2);
+
+        public static void CheckName(string what, string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                throw new ArgumentException("The " + what + " cannot be empty.");
+            if (value!.Length > MaxNameLength)
+                throw new ArgumentException("The " + what + " '" + value.Substring(0, 40) + "…' is " + value.Length + " characters; CloudWatch allows " + MaxNameLength + ".");
+        }
+    }
+
+    /// <summary>Turns samples into data: names, dimensions, validation, and adding together samples that the
+    /// chosen dimensions cannot tell apart (the same queue name in two pools when only WorkQueue is kept).</summary>
+    public static class BacklogMetricBuilder
+    {
+        public static BacklogMetricDatum Build(BacklogSample sample, BacklogMetricOptions options, DateTime nowUtc)
+        {
+            if (double.IsNaN(sample.Count) || double.IsInfinity(sample.Count))
+                throw new ArgumentException("The count for work queue '" + sample.WorkQueue + "' is not a finite number.");
+            if (sample.Count < 0)
+                throw new ArgumentException("The count for work queue '" + sample.WorkQueue + "' is negative (" + sample.Count.ToString(CultureInfo.InvariantCulture) + ").");
+            MetricLimits.CheckName("work queue name", sample.WorkQueue);
+            DateTime timestamp = Utc(sample.Timestamp == default ? nowUtc : sample.Timestamp);
+            if (timestamp < nowUtc - MetricLimits.MaxAge || timestamp > nowUtc + MetricLimits.MaxAhead)
+                throw new ArgumentException("The timestamp " + timestamp.ToString("u", CultureInfo.InvariantCulture) + " of work queue '" + sample.WorkQueue + "' is outside what CloudWatch accepts (14 days ago to 2 hours ahead).");
+
+            if (!string.IsNullOrEmpty(sample.WorkPool)) MetricLimits.CheckName("work pool name", sample.WorkPool);
+            return new BacklogMetricDatum
+            {
+                Namespace = options.Namespace,
+                MetricName = options.MetricNameFor(sample.Measure),
+                Dimensions = options.DimensionsFor(sample.WorkPool, sample.WorkQueue),
+                Value = sample.Count,
+                Timestamp = timestamp,
+                StorageResolution = options.StorageResolution,
+            };
+        }
+
+        /// <summary>Adds together data for the same metric, dimensions and moment.</summary>
+        public static List<BacklogMetricDatum> Combine(IEnumerable<BacklogMetricDatum> data)
+        {
+            var combined = new List<BacklogMetricDatum>();
+            var byKey = new Dictionary<string, BacklogMetricDatum>(StringComparer.Ordinal);
+            foreach (BacklogMetricDatum datum in data)
+            {
+                string key = datum.Namespace + "\n" + datum.MetricName + "\n" + datum.DimensionText + "\n" + datum.Timestamp.Ticks;
+                if (byKey.TryGetValue(key, out BacklogMetricDatum? existing)) existing.Value += datum.Value;
+                else { byKey[key] = datum; combined.Add(datum); }
+            }
+            return combined;
+        }
+
+        internal static DateTime Utc(DateTime value) => value.Kind switch
+        {
+            DateTimeKind.Utc => value,
+            DateTimeKind.Local => value.ToUniversalTime(),
+            _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
+        };
+    }
+}

@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using PrefectScaling.Aws;
+
+namespace PrefectScaling.Metrics
+{
+    /// <summary>Sends metric data to CloudWatch in as few PutMetricData calls as its limits allow (one namespace
+    /// and at most 1,000 data per call).</summary>
+    public sealed class MetricPublisher
+    {
+        private readonly AwsContext _aws;
+
+        public MetricPublisher(AwsContext aws)
+        {
+            _aws = aws;
+        }
+
+        /// <summary>The calls PublishAsync would make, each a list of data.</summary>
+        public static IEnumerable<IReadOnlyList<BacklogMetricDatum>> Batches(IEnumerable<BacklogMetricDatum> data) =>
+            data.GroupBy(d => d.Namespace, StringComparer.Ordinal)
+                .SelectMany(group => group.Select((datum, index) => (datum, index))
+                                          .GroupBy(x => x.index / MetricLimits.MaxDataPerCall)
+                                          .Select(batch => (IReadOnlyList<BacklogMetricDatum>)batch.Select(x => x.datum).ToList()));
+
+        /// <summary>Publishes every datum; returns the number of PutMetricData calls. A failed call stops the rest
+        /// and its error says how much had been published.</summary>
+        public async Task<int> PublishAsync(IReadOnlyList<BacklogMetricDatum> data, IEngineLog log, CancellationToken cancellationToken)
+        {
+            int calls = 0, published = 0;
+            foreach (IReadOnlyList<BacklogMetricDatum> batch in Batches(data))
+            {
+                try
+                {
+                    await _aws.InvokeAsync(AwsOperations.CloudWatch.PutMetricData, ToPutMetricData(batch), log, cancellationToken).ConfigureAwait(false);
+                }
+                catch (AwsApiException e) when (published > 0)
+                {
+                    throw new AwsApiException(e.Kind, e.Service, e.Operation,
+                        e.Message + " " + published + " of " + data.Count + " data had been published before this call; the rest were not.",
+                        e.ErrorCode, e.RequestId, e.StatusCode, e);
+                }
+                calls++;
+                published += batch.Count;
+                log.Verbose("Published " + batch.Count + " datum(s) to " + batch[0].Namespace + " (" + published + " of " + data.Count + ").");
+            }
+            return calls;
+        }
+
+        internal static JsonObject ToPutMetricData(IReadOnlyList<BacklogMetricDatum> batch)
+        {
+            var items = new JsonArray();
+            foreach (BacklogMetricDatum datum in batch)
+            {
+                var dimensions = new JsonArray();
+                foreach (KeyValuePair<string, string> d in datum.Dimensions)
+                    dimensions.Add(new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value });
+                items.Add(new JsonObject
+                {
+                    ["MetricName"] = datum.MetricName,
+                    ["Dimensions"] = dimensions,
+                    ["Timestamp"] = datum.Timestamp.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                    ["Value"] = datum.Value,
+                    ["Unit"] = datum.Unit,
+                    ["StorageResolution"] = datum.StorageResolution,
+                });
+            }
+            return new JsonObject { ["Namespace"] = batch[0].Namespace, ["MetricData"] = items };
+        }
+    }
+}

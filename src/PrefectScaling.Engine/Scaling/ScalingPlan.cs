@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+using PrefectScaling.Metrics;
+
+namespace PrefectScaling.Scaling
+{
+    /// <summary>A scaling policy as the module wants it: the PutScalingPolicy input, and the alarm (if the module
+    /// owns one) whose action is this policy.</summary>
+    public sealed class DesiredPolicy
+    {
+        public DesiredPolicy(string name, JsonObject putInput, JsonObject? alarm)
+        {
+            Name = name;
+            PutInput = putInput;
+            Alarm = alarm;
+        }
+
+        public string Name { get; }
+        public JsonObject PutInput { get; }
+
+        /// <summary>A PutMetricAlarm input without AlarmActions (the policy's ARN is known only once it exists).</summary>
+        public JsonObject? Alarm { get; }
+
+        public string PolicyType => (string)PutInput["PolicyType"]!;
+    }
+
+    /// <summary>Builds the desired target, policies and alarms for a spec: the one place that knows their shapes.</summary>
+    public static class ScalingPlan
+    {
+        public const string ServiceNamespace = "ecs";
+        public const string ScalableDimension = "ecs:service:DesiredCount";
+
+        public static JsonObject ScalableTarget(ScalingPolicySpec spec) => new JsonObject
+        {
+            ["ServiceNamespace"] = ServiceNamespace,
+            ["ResourceId"] = spec.ResourceId,
+            ["ScalableDimension"] = ScalableDimension,
+            ["MinCapacity"] = spec.MinCapacity,
+            ["MaxCapacity"] = spec.MaxCapacity,
+        };
+
+        public static List<DesiredPolicy> Policies(ScalingPolicySpec spec)
+        {
+            string name = spec.BaseName;
+            switch (spec.Kind)
+            {
+                case ScalingPolicyKind.TargetTracking:
+                    return new List<DesiredPolicy> { TargetTracking(spec, name, spec.Metric.MetricNameFor(spec.Measure), spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue)) };
+
+                case ScalingPolicyKind.BacklogPerTask:
+                    return new List<DesiredPolicy>
+                    {
+                        TargetTracking(spec, name, spec.Metric.PerTaskMetricNameFor(spec.Measure), spec.Metric.PerTaskDimensionsFor(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue)),
+                        Wake(spec, name + ":wake"),
+                    };
+
+                default:
+                    return new List<DesiredPolicy> { StepOut(spec, name + ":out"), StepIn(spec, name + ":in") };
+            }
+        }
+
+        private static DesiredPolicy TargetTracking(ScalingPolicySpec spec, string name, string metricName, List<KeyValuePair<string, string>> dimensions)
+        {
+            var configuration = new JsonObject
+            {
+                ["TargetValue"] = spec.TargetValue,
+                ["CustomizedMetricSpecification"] = new JsonObject
+                {
+                    ["MetricName"] = metricName,
+                    ["Namespace"] = spec.Metric.Namespace,
+                    ["Dimensions"] = Dimensions(dimensions),
+                    ["Statistic"] = "Maximum",
+                    ["Unit"] = "Count",
+                },
+                ["ScaleOutCooldown"] = spec.ScaleOutCooldown,
+                ["ScaleInCooldown"] = spec.ScaleInCooldown,
+                ["DisableScaleIn"] = spec.DisableScaleIn,
+            };
+            return new DesiredPolicy(name, Policy(spec, name, "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration", configuration), alarm: null);
+        }
+
+        private static DesiredPolicy StepOut(ScalingPolicySpec spec, string name)
+        {
+            List<ScaleOutStep> steps = spec.ScaleOutSteps.OrderBy(s => s.Threshold).ToList();
+            double threshold = steps[0].Threshold;
+            var adjustments = new JsonArray();
+            for (int i = 0; i < steps.Count; i++)
+            {
+                // Bounds are relative to the alarm threshold; the last step is open-ended.
+                var step = new JsonObject { ["MetricIntervalLowerBound"] = steps[i].Threshold - threshold };
+                if (i + 1 < steps.Count) step["MetricIntervalUpperBound"] = steps[i + 1].Threshold - threshold;
+                step["ScalingAdjustment"] = steps[i].Adjustment;
+                adjustments.Add(step);
+            }
+            var configuration = new JsonObject
+            {
+                ["AdjustmentType"] = "ChangeInCapacity",
+                ["StepAdjustments"] = adjustments,
+                ["Cooldown"] = spec.ScaleOutCooldown,
+                ["MetricAggregationType"] = "Maximum",
+            };
+            JsonObject alarm = BacklogAlarm(spec, name, "GreaterThanOrEqualToThreshold", threshold, periods: 1,
+                "Scale " + spec.ResourceId + " out while the Prefect backlog of " + Scope(spec) + " is at least " + Number(threshold) + ".");
+            return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
+        }
+
+        private static DesiredPolicy StepIn(ScalingPolicySpec spec, string name)
+        {
+            var configuration = new JsonObject
+            {
+                ["AdjustmentType"] = spec.ScaleInToMinimum ? "ExactCapacity" : "ChangeInCapacity",
+                ["StepAdjustments"] = new JsonArray(new JsonObject { ["MetricIntervalUpperBound"] = 0, ["ScalingAdjustment"] = spec.ScaleInToMinimum ? spec.MinCapacity : -1 }),
+                ["Cooldown"] = spec.ScaleInCooldown,
+                ["MetricAggregationType"] = "Maximum",
+            };
+            JsonObject alarm = BacklogAlarm(spec, name, "LessThanOrEqualToThreshold", 0, spec.ScaleInAfterPeriods,
+                "Scale " + spec.ResourceId + " in after " + spec.ScaleInAfterPeriods + " periods with no Prefect backlog in " + Scope(spec) + "; missing data never scales in.");
+            return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
+        }
+
+        /// <summary>Target tracking cannot grow a service from zero tasks (capacity × ratio stays 0); this policy
+        /// sets the service to at least one task when work waits and none is desired.</summary>
+        private static DesiredPolicy Wake(ScalingPolicySpec spec, string name)
+        {
+            var configuration = new JsonObject
+            {
+                ["AdjustmentType"] = "ExactCapacity",
+                ["StepAdjustments"] = new JsonArray(new JsonObject { ["MetricIntervalLowerBound"] = 0, ["ScalingAdjustment"] = Math.Max(1, spec.MinCapacity) }),
+                ["Cooldown"] = spec.ScaleOutCooldown,
+                ["MetricAggregationType"] = "Maximum",
+            };
+            int period = spec.EffectiveAlarmPeriod;
+            var metrics = new JsonArray
+            {
+                MetricQuery("backlog", spec.Metric.Namespace, spec.Metric.MetricNameFor(spec.Measure), spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue), period),
+                MetricQuery("tasks", spec.Metric.Namespace, BacklogMetricOptions.DesiredTasksMetricName, BacklogMetricOptions.ServiceDimensions(spec.Cluster, spec.Service), period),
+                new JsonObject { ["Id"] = "wake", ["Expression"] = "IF(tasks == 0 AND backlog > 0, 1, 0)", ["Label"] = "Backlog waiting with no task", ["ReturnData"] = true },
+            };
+            var alarm = new JsonObject
+            {
+                ["AlarmName"] = name,
+                ["AlarmDescription"] = "Wake " + spec.ResourceId + " from zero tasks when the Prefect backlog of " + Scope(spec) + " waits. Managed by PrefectScaling.",
+                ["Metrics"] = metrics,
+                ["ComparisonOperator"] = "GreaterThanOrEqualToThreshold",
+                ["Threshold"] = 1,
+                ["EvaluationPeriods"] = 1,
+                ["DatapointsToAlarm"] = 1,
+                ["TreatMissingData"] = "notBreaching",
+            };
+            return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
+        }
+
+        private static JsonObject MetricQuery(string id, string ns, string metricName, List<KeyValuePair<string, string>> dimensions, int period) => new JsonObject
+        {
+            ["Id"] = id,
+            ["MetricStat"] = new JsonObject
+            {
+                ["Metric"] = new JsonObject { ["Namespace"] = ns, ["MetricName"] = metricName, ["Dimensions"] = Dimensions(dimensions) },
+                ["Period"] = period,
+                ["Stat"] = "Maximum",
+            },
+            ["ReturnData"] = false,
+        };
+
+        /// <summary>An alarm on the published backlog metric; missing data is "not breaching", so it never scales.</summary>
+        private static JsonObject BacklogAlarm(ScalingPolicySpec spec, string name, string comparison, double threshold, int periods, string description) => new JsonObject
+        {
+            ["AlarmName"] = name,
+            ["AlarmDescription"] = description + " Managed by PrefectScaling.",
+            ["Namespace"] = spec.Metric.Namespace,
+            ["MetricName"] = spec.Metric.MetricNameFor(spec.Measure),
+            ["Dimensions"] = Dimensions(spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue)),
+            ["Statistic"] = "Maximum",
+            ["Period"] = spec.EffectiveAlarmPeriod,
+            ["EvaluationPeriods"] = periods,
+            ["DatapointsToAlarm"] = periods,
+            ["Threshold"] = threshold,
+            ["ComparisonOperator"] = comparison,
+            ["TreatMissingData"] = "notBreaching",
+        };
+
+        private static JsonObject Policy(ScalingPolicySpec spec, string name, string type, string configurationKey, JsonObject configuration) => new JsonObject
+        {
+            ["PolicyName"] = name,
+            ["ServiceNamespace"] = ServiceNamespace,
+            ["ResourceId"] = spec.ResourceId,
+            ["ScalableDimension"] = ScalableDimension,
+            ["PolicyType"] = type,
+            [configurationKey] = configuration,
+        };
+
+        private static JsonArray Dimensions(IEnumerable<KeyValuePair<string, string>> dimensions) =>
+            new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray());
+
+        private static string Scope(ScalingPolicySpec spec) => string.IsNullOrEmpty(spec.WorkPool) ? "queue " + spec.WorkQueue : spec.WorkPool + "/" + spec.WorkQueue;
+
+        private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
+    }
+}

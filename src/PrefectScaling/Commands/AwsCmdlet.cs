@@ -1,0 +1,70 @@
+using System;
+using System.Management.Automation;
+using PrefectScaling.Aws;
+using PrefectScaling.Completion;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>A cmdlet that calls AWS: the common parameters named and aliased as AWS Tools for PowerShell
+    /// names them, resolved in AWS Tools' documented order by the engine.</summary>
+    public abstract class AwsCmdlet : CancellableCmdlet
+    {
+        /// <summary>The AWS region; else $StoredAWSRegion, AWS_REGION, AWS_DEFAULT_REGION, the profile.</summary>
+        [Parameter]
+        [Alias("RegionToCall")]
+        [ArgumentCompleter(typeof(AwsRegionCompleter))]
+        [ValidateNotNullOrEmpty]
+        public string? Region { get; set; }
+
+        /// <summary>A profile in the shared credentials/config files.</summary>
+        [Parameter]
+        [Alias("StoredCredentials", "AWSProfileName")]
+        [ValidateNotNullOrEmpty]
+        public string? ProfileName { get; set; }
+
+        /// <summary>The credentials file to read profiles from.</summary>
+        [Parameter]
+        [Alias("AWSProfilesLocation", "ProfilesLocation")]
+        [ValidateNotNullOrEmpty]
+        public string? ProfileLocation { get; set; }
+
+        [Parameter]
+        [Alias("AK")]
+        [ValidateNotNullOrEmpty]
+        public string? AccessKey { get; set; }
+
+        [Parameter]
+        [Alias("SK", "SecretAccessKey")]
+        [ValidateNotNullOrEmpty]
+        public string? SecretKey { get; set; }
+
+        [Parameter]
+        [Alias("ST")]
+        [ValidateNotNullOrEmpty]
+        public string? SessionToken { get; set; }
+
+        /// <summary>A service URL for every AWS call of this command (a VPC endpoint, a local emulator).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? EndpointUrl { get; set; }
+
+        /// <summary>Resolves credentials, region and endpoints; says where each came from on the debug stream.</summary>
+        internal AwsContext ConnectAws()
+        {
+            var input = new AwsSettingsInput
+            {
+                Region = Region,
+                StoredRegion = SessionState.PSVariable.GetValue("StoredAWSRegion") as string,
+                ProfileName = ProfileName,
+                ProfileLocation = ProfileLocation == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProfileLocation),
+                AccessKey = AccessKey,
+                SecretKey = SecretKey,
+                SessionToken = SessionToken,
+                EndpointUrl = EndpointUrl,
+            };
+            AwsContext context = AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
+            foreach (string source in context.Sources) WriteDebug("AWS " + source);
+            return context;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using System.Management.Automation;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>A cmdlet about the scaling of one ECS service.</summary>
+    public abstract class EcsScalingCmdlet : AwsCmdlet
+    {
+        /// <summary>The ECS cluster's name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Cluster { get; set; } = string.Empty;
+
+        /// <summary>The ECS service's name.</summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Service { get; set; } = string.Empty;
+    }
+}

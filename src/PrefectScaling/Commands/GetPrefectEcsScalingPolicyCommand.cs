@@ -1,0 +1,28 @@
+using System;
+using System.Management.Automation;
+using PrefectScaling.Aws;
+using PrefectScaling.Scaling;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>Shows the scalable target, scaling policies and alarms the module manages for an ECS service.</summary>
+    [Cmdlet(VerbsCommon.Get, "PrefectEcsScalingPolicy")]
+    [OutputType("PrefectScaling.Scaling.PrefectEcsScalingPolicy")]
+    public sealed class GetPrefectEcsScalingPolicyCommand : EcsScalingCmdlet
+    {
+        protected override void ProcessRecord()
+        {
+            try
+            {
+                AwsContext aws = ConnectAws();
+                var manager = new EcsScalingManager(aws);
+                EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
+                foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state)) WriteObject(row);
+            }
+            catch (AwsApiException e)
+            {
+                WriteError(ErrorRecords.From(e, "service/" + Cluster + "/" + Service));
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Text.Json.Nodes;
+using PrefectScaling.Aws;
+using PrefectScaling.Backlog;
+using PrefectScaling.Metrics;
+using PrefectScaling.Scaling;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>Registers an ECS service as a scalable target and puts one scaling policy on the published
+    /// Prefect backlog metric: target tracking, backlog per task, or step scaling with alarms the module owns.</summary>
+    [Cmdlet(VerbsCommon.Set, "PrefectEcsScalingPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TargetTrackingSet)]
+    [OutputType("PrefectScaling.Scaling.PrefectEcsScalingPolicy")]
+    public sealed class SetPrefectEcsScalingPolicyCommand : EcsScalingCmdlet
+    {
+        private const string TargetTrackingSet = "TargetTracking";
+        private const string BacklogPerTaskSet = "BacklogPerTask";
+        private const string StepScalingSet = "StepScaling";
+
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string WorkQueue { get; set; } = string.Empty;
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? WorkPool { get; set; }
+
+        [Parameter(Mandatory = true)]
+        public int MinCapacity { get; set; }
+
+        [Parameter(Mandatory = true)]
+        public int MaxCapacity { get; set; }
+
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        public SwitchParameter TargetTracking { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = BacklogPerTaskSet)]
+        public SwitchParameter BacklogPerTask { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
+        public SwitchParameter StepScaling { get; set; }
+
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        public double TargetValue { get; set; } = 1;
+
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        public SwitchParameter DisableScaleIn { get; set; }
+
+        [Parameter]
+        public int ScaleOutCooldown { get; set; } = 60;
+
+        [Parameter]
+        public int ScaleInCooldown { get; set; } = 300;
+
+        [Parameter(ParameterSetName = StepScalingSet)]
+        [ValidateNotNullOrEmpty]
+        public Hashtable? ScaleOutStep { get; set; }
+
+        [Parameter(ParameterSetName = StepScalingSet)]
+        public int ScaleInAfterPeriods { get; set; } = 5;
+
+        [Parameter(ParameterSetName = StepScalingSet)]
+        public SwitchParameter ScaleInToMinimum { get; set; }
+
+        [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        public int AlarmPeriod { get; set; }
+
+        [Parameter]
+        public BacklogMeasure Measure
+        {
+            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
+            get => (BacklogMeasure)_measure;
+            set => _measure = (int)value;
+        }
+
+        private int _measure = (int)BacklogMeasure.Late;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Namespace { get; set; } = BacklogMetricOptions.DefaultNamespace;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? MetricName { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public BacklogDimension[] Dimension { get; set; } = { BacklogDimension.WorkQueue, BacklogDimension.WorkPool };
+
+        [Parameter]
+        [ValidateSet("1", "60")]
+        public int StorageResolution { get; set; } = 60;
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            ScalingPolicySpec spec;
+            try
+            {
+                spec = BuildSpec();
+                spec.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(ErrorRecords.From(e, Cluster + "/" + Service));
+                return;
+            }
+
+            try
+            {
+                AwsContext aws = ConnectAws();
+                var manager = new EcsScalingManager(aws);
+                EcsScalingState current = RunEngine(async (log, ct) =>
+                {
+                    await manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false);
+                    return await manager.ReadAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false);
+                });
+                WarnIfMetricMissing(aws, spec);
+
+                List<ScalingChange> changes = manager.PlanSet(spec, current);
+                if (changes.Count == 0)
+                    WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
+                foreach (ScalingChange change in changes)
+                {
+                    if (!ShouldProcess(change.Target, change.Action)) continue;
+                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
+                    WriteVerbose(change.ToString());
+                }
+                if (PassThru)
+                {
+                    EcsScalingState after = RunEngine((log, ct) => manager.ReadAsync(spec.Cluster, spec.Service, log, ct));
+                    foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(after).Where(r => r.PolicyName == null || EcsScalingManager.IsOfScope(r.PolicyName, spec.BaseName)))
+                        WriteObject(row);
+                }
+            }
+            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
+            {
+                WriteError(ErrorRecords.From(e, spec.ResourceId));
+            }
+        }
+
+        private ScalingPolicySpec BuildSpec() => new ScalingPolicySpec
+        {
+            Cluster = Cluster,
+            Service = Service,
+            WorkQueue = WorkQueue,
+            WorkPool = string.IsNullOrEmpty(WorkPool) ? null : WorkPool,
+            MinCapacity = MinCapacity,
+            MaxCapacity = MaxCapacity,
+            Kind = ParameterSetName switch
+            {
+                BacklogPerTaskSet => ScalingPolicyKind.BacklogPerTask,
+                StepScalingSet => ScalingPolicyKind.StepScaling,
+                _ => ScalingPolicyKind.TargetTracking,
+            },
+            TargetValue = TargetValue,
+            DisableScaleIn = DisableScaleIn,
+            ScaleOutCooldown = ScaleOutCooldown,
+            ScaleInCooldown = ScaleInCooldown,
+            ScaleOutSteps = ScaleOutStep == null ? new ScalingPolicySpec().ScaleOutSteps : Steps(ScaleOutStep),
+            ScaleInAfterPeriods = ScaleInAfterPeriods,
+            ScaleInToMinimum = ScaleInToMinimum,
+            AlarmPeriod = AlarmPeriod > 0 ? AlarmPeriod : (int?)null,
+            Measure = Measure,
+            Metric = new BacklogMetricOptions
+            {
+                Namespace = Namespace,
+                MetricName = MetricName,
+                Dimensions = Dimension.Aggregate((BacklogDimension)0, (all, d) => all | d),
+                StorageResolution = StorageResolution,
+            },
+        };
+
+        /// <summary>@{ 1 = 1; 5 = 3 }: from a backlog of 1 add one task, from 5 add three.</summary>
+        private static List<ScaleOutStep> Steps(Hashtable table)
+        {
+            var steps = new List<ScaleOutStep>();
+            foreach (DictionaryEntry entry in table)
+            {
+                try
+                {
+                    steps.Add(new ScaleOutStep(LanguagePrimitives.ConvertTo<double>(entry.Key), LanguagePrimitives.ConvertTo<int>(entry.Value)));
+                }
+                catch (PSInvalidCastException)
+                {
+                    throw new ArgumentException("-ScaleOutStep maps backlog thresholds to tasks to add, such as @{ 1 = 1; 5 = 3 }; '" + entry.Key + " = " + entry.Value + "' is not numbers.");
+                }
+            }
+            return steps;
+        }
+
+        /// <summary>A policy on a metric nobody publishes never scales: say so (a new metric may take minutes to list).</summary>
+        private void WarnIfMetricMissing(AwsContext aws, ScalingPolicySpec spec)
+        {
+            string metricName = spec.Kind == ScalingPolicyKind.BacklogPerTask ? spec.Metric.PerTaskMetricNameFor(spec.Measure) : spec.Metric.MetricNameFor(spec.Measure);
+            var dimensions = spec.Kind == ScalingPolicyKind.BacklogPerTask
+                ? spec.Metric.PerTaskDimensionsFor(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue)
+                : spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue);
+            var input = new JsonObject
+            {
+                ["Namespace"] = spec.Metric.Namespace,
+                ["MetricName"] = metricName,
+                ["Dimensions"] = new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray()),
+            };
+            JsonNode? found = RunEngine((log, ct) => aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, input, log, ct));
+            if (!((found?["Metrics"] as JsonArray)?.Count > 0))
+            {
+                WriteWarning("No data has been published yet to " + spec.Metric.Namespace + "/" + metricName + " {" + string.Join(",", dimensions.Select(d => d.Key + "=" + d.Value)) +
+                    "}: the policy reads that metric. Publish it with Publish-PrefectBacklogMetric" + (spec.Kind == ScalingPolicyKind.BacklogPerTask ? " -Cluster " + spec.Cluster + " -Service " + spec.Service : string.Empty) +
+                    " or Install-PrefectBacklogPublisher (a new metric can take up to 15 minutes to be listed).");
+            }
+        }
+    }
+}
