@@ -96,7 +96,7 @@ namespace PrefectScaling.Backlog
 
             if (version.HasPaginate)
             {
-                JsonElement first = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.PaginatePage(query, 1, limit), log, cancellationToken).ConfigureAwait(false);
+                JsonElement first = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.Page(query, "page", 1, limit), log, cancellationToken).ConfigureAwait(false);
                 int pages = first.TryGetProperty("pages", out JsonElement p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : 1;
                 // Paging costs a request per 200 runs, counting one per queue: take the cheaper.
                 if (pages - 1 > scope.Queues.Count)
@@ -104,7 +104,7 @@ namespace PrefectScaling.Backlog
                 Group(Results(first, "/flow_runs/paginate"), version, grouped, seen);
                 for (int page = 2; page <= pages; page++)
                 {
-                    JsonElement next = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.PaginatePage(query, page, limit), log, cancellationToken).ConfigureAwait(false);
+                    JsonElement next = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.Page(query, "page", page, limit), log, cancellationToken).ConfigureAwait(false);
                     Group(Results(next, "/flow_runs/paginate"), version, grouped, seen);
                 }
                 return grouped;
@@ -116,7 +116,7 @@ namespace PrefectScaling.Backlog
             {
                 if (pagesRead >= scope.Queues.Count)
                     return await CountPerQueueAsync(scope, measure, now, options, log, cancellationToken).ConfigureAwait(false);
-                JsonElement page = await Client.PostAsync("/flow_runs/filter", PrefectFilters.Page(query, offset, limit), log, cancellationToken).ConfigureAwait(false);
+                JsonElement page = await Client.PostAsync("/flow_runs/filter", PrefectFilters.Page(query, "offset", offset, limit), log, cancellationToken).ConfigureAwait(false);
                 if (page.ValueKind != JsonValueKind.Array)
                     throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered /flow_runs/filter with something other than a list.", endpoint: "/flow_runs/filter");
                 int rows = Group(page, version, grouped, seen);

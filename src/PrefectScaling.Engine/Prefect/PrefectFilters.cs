@@ -65,20 +65,12 @@ namespace PrefectScaling.Prefect
             return body;
         }
 
-        public static JsonObject Page(JsonObject query, int offset, int limit = PageLimit)
+        /// <summary>A page of a run query: by "offset" for /flow_runs/filter, by "page" (from 1) for /flow_runs/paginate.</summary>
+        public static JsonObject Page(JsonObject query, string positionKey, int position, int limit = PageLimit)
         {
             var body = (JsonObject)query.DeepClone();
             body["sort"] = "ID_DESC";
-            body["offset"] = offset;
-            body["limit"] = limit;
-            return body;
-        }
-
-        public static JsonObject PaginatePage(JsonObject query, int page, int limit = PageLimit)
-        {
-            var body = (JsonObject)query.DeepClone();
-            body["sort"] = "ID_DESC";
-            body["page"] = page;
+            body[positionKey] = position;
             body["limit"] = limit;
             return body;
         }

@@ -12,7 +12,7 @@ namespace PrefectScaling.Commands
     /// PutMetricData calls as the limits allow, sent at the end of the pipeline.</summary>
     [Cmdlet(VerbsData.Publish, "PrefectBacklogMetric", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType("PrefectScaling.Metrics.BacklogMetricDatum")]
-    public sealed class PublishPrefectBacklogMetricCommand : AwsCmdlet
+    public sealed class PublishPrefectBacklogMetricCommand : BacklogMetricCmdlet
     {
         private readonly List<BacklogMetricDatum> _data = new List<BacklogMetricDatum>();
         private readonly HashSet<BacklogMeasure> _measures = new HashSet<BacklogMeasure>();
@@ -34,38 +34,10 @@ namespace PrefectScaling.Commands
         [AllowEmptyString]
         public string? WorkPool { get; set; }
 
-        /// <summary>What the count measures; picks the default metric name.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        public BacklogMeasure Measure
-        {
-            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
-            get => (BacklogMeasure)_measure;
-            set => _measure = (int)value;
-        }
-
-        private int _measure = (int)BacklogMeasure.Late;
 
         /// <summary>When the count was measured; defaults to now.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         public DateTime Timestamp { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string Namespace { get; set; } = BacklogMetricOptions.DefaultNamespace;
-
-        /// <summary>One metric name for every input, instead of the measure's default.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? MetricName { get; set; }
-
-        /// <summary>The dimensions to publish: WorkQueue, and WorkPool where known.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public BacklogDimension[] Dimension { get; set; } = { BacklogDimension.WorkQueue, BacklogDimension.WorkPool };
-
-        [Parameter]
-        [ValidateSet("1", "60")]
-        public int StorageResolution { get; set; } = 60;
 
         /// <summary>With -Service: also publish backlog per task of this ECS service, for -BacklogPerTask policies.</summary>
         [Parameter]
@@ -82,13 +54,7 @@ namespace PrefectScaling.Commands
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
-            var options = new BacklogMetricOptions
-            {
-                Namespace = Namespace,
-                MetricName = MetricName,
-                Dimensions = Dimension.Aggregate((BacklogDimension)0, (all, d) => all | d),
-                StorageResolution = StorageResolution,
-            };
+            BacklogMetricOptions options = MetricOptions();
             try
             {
                 options.Validate();

@@ -15,11 +15,21 @@ namespace PrefectScaling.Commands
     /// Prefect backlog metric: target tracking, backlog per task, or step scaling with alarms the module owns.</summary>
     [Cmdlet(VerbsCommon.Set, "PrefectEcsScalingPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TargetTrackingSet)]
     [OutputType("PrefectScaling.Scaling.PrefectEcsScalingPolicy")]
-    public sealed class SetPrefectEcsScalingPolicyCommand : EcsScalingCmdlet
+    public sealed class SetPrefectEcsScalingPolicyCommand : BacklogMetricCmdlet
     {
         private const string TargetTrackingSet = "TargetTracking";
         private const string BacklogPerTaskSet = "BacklogPerTask";
         private const string StepScalingSet = "StepScaling";
+
+        /// <summary>The ECS cluster's name.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Cluster { get; set; } = string.Empty;
+
+        /// <summary>The ECS service's name.</summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Service { get; set; } = string.Empty;
 
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -70,32 +80,6 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = StepScalingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public int AlarmPeriod { get; set; }
-
-        [Parameter]
-        public BacklogMeasure Measure
-        {
-            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
-            get => (BacklogMeasure)_measure;
-            set => _measure = (int)value;
-        }
-
-        private int _measure = (int)BacklogMeasure.Late;
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string Namespace { get; set; } = BacklogMetricOptions.DefaultNamespace;
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? MetricName { get; set; }
-
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public BacklogDimension[] Dimension { get; set; } = { BacklogDimension.WorkQueue, BacklogDimension.WorkPool };
-
-        [Parameter]
-        [ValidateSet("1", "60")]
-        public int StorageResolution { get; set; } = 60;
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -170,13 +154,7 @@ namespace PrefectScaling.Commands
             ScaleInToMinimum = ScaleInToMinimum,
             AlarmPeriod = AlarmPeriod > 0 ? AlarmPeriod : (int?)null,
             Measure = Measure,
-            Metric = new BacklogMetricOptions
-            {
-                Namespace = Namespace,
-                MetricName = MetricName,
-                Dimensions = Dimension.Aggregate((BacklogDimension)0, (all, d) => all | d),
-                StorageResolution = StorageResolution,
-            },
+            Metric = MetricOptions(),
         };
 
         /// <summary>@{ 1 = 1; 5 = 3 }: from a backlog of 1 add one task, from 5 add three.</summary>

@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PrefectScaling.Backlog;
+using PrefectScaling.Metrics;
+
+namespace PrefectScaling.Publisher
+{
+    /// <summary>Which secret the SSM parameter holds.</summary>
+    public enum PublisherSecretKind
+    {
+        /// <summary>No secret: an open self-hosted server.</summary>
+        None,
+
+        /// <summary>A Prefect Cloud API key (bearer).</summary>
+        ApiKey,
+
+        /// <summary>A self-hosted Prefect 3 basic-auth string (user:password).</summary>
+        AuthString,
+    }
+
+    /// <summary>The scheduled publisher's configuration: what Install-PrefectBacklogPublisher writes into the
+    /// function's environment and what the function reads back — the one place that knows the variable names.
+    /// It holds no secret: only the name of the SSM SecureString parameter that does.</summary>
+    public sealed class PublisherConfiguration
+    {
+        public const string ApiUrlVariable = "PREFECT_API_URL";
+        public const string SecretParameterVariable = "PREFECTSCALING_SECRET_PARAMETER";
+        public const string SecretKindVariable = "PREFECTSCALING_SECRET_KIND";
+        public const string ScopesVariable = "PREFECTSCALING_SCOPES";
+        public const string MeasuresVariable = "PREFECTSCALING_MEASURES";
+        public const string NamespaceVariable = "PREFECTSCALING_NAMESPACE";
+        public const string MetricNameVariable = "PREFECTSCALING_METRIC_NAME";
+        public const string DimensionsVariable = "PREFECTSCALING_DIMENSIONS";
+        public const string StorageResolutionVariable = "PREFECTSCALING_STORAGE_RESOLUTION";
+        public const string SampleIntervalVariable = "PREFECTSCALING_SAMPLE_INTERVAL_SECONDS";
+        public const string ClusterVariable = "PREFECTSCALING_CLUSTER";
+        public const string ServiceVariable = "PREFECTSCALING_SERVICE";
+        public const string QueueListingCacheVariable = "PREFECTSCALING_QUEUE_LISTING_CACHE_SECONDS";
+
+        private static readonly int[] SampleIntervals = { 10, 15, 20, 30, 60 };
+
+        public string ApiUrl { get; set; } = string.Empty;
+
+        /// <summary>The SSM SecureString parameter holding the Prefect secret (null with SecretKind None).</summary>
+        public string? SecretParameter { get; set; }
+
+        public PublisherSecretKind SecretKind { get; set; }
+
+        /// <summary>Pool/queue selectors; empty: every queue of every pool.</summary>
+        public IReadOnlyList<ScopeSelector> Scopes { get; set; } = Array.Empty<ScopeSelector>();
+
+        public IReadOnlyList<BacklogMeasure> Measures { get; set; } = new[] { BacklogMeasure.Late };
+
+        public BacklogMetricOptions Metric { get; set; } = new BacklogMetricOptions();
+
+        /// <summary>60: one sample per invocation; 10, 15, 20 or 30: that many seconds apart within the minute.</summary>
+        public int SampleIntervalSeconds { get; set; } = 60;
+
+        /// <summary>With Service: also publish backlog per desired task of this ECS service.</summary>
+        public string? Cluster { get; set; }
+
+        public string? Service { get; set; }
+
+        public int QueueListingCacheSeconds { get; set; } = 300;
+
+        /// <summary>Samples per invocation (EventBridge schedules stop at one minute).</summary>
+        public int SamplesPerInvocation => 60 / SampleIntervalSeconds;
+
+        public void Validate()
+        {
+            Prefect.PrefectConnectionSettings.ValidateApiUrl(ApiUrl);
+            if (SecretKind != PublisherSecretKind.None && string.IsNullOrWhiteSpace(SecretParameter))
+                throw new ArgumentException("A secret kind was given without the SSM parameter that holds it.");
+            if (Measures.Count == 0) throw new ArgumentException("At least one measure is needed.");
+            if (!SampleIntervals.Contains(SampleIntervalSeconds))
+                throw new ArgumentException("The sample interval must be 60, 30, 20, 15 or 10 seconds, not " + SampleIntervalSeconds + ".");
+            if (SampleIntervalSeconds < 60 && Metric.StorageResolution != 1)
+                throw new ArgumentException("Sampling every " + SampleIntervalSeconds + " seconds needs high-resolution metrics (-StorageResolution 1).");
+            if ((Cluster == null) != (Service == null))
+                throw new ArgumentException("-Cluster and -Service go together.");
+            if (QueueListingCacheSeconds < 0 || QueueListingCacheSeconds > 3600)
+                throw new ArgumentException("The queue listing cache must be 0 to 3600 seconds.");
+            Metric.Validate();
+        }
+
+        /// <summary>The function's environment variables.</summary>
+        public Dictionary<string, string> ToEnvironment()
+        {
+            var scopes = new JsonArray(Scopes.Select(s => (JsonNode)new JsonObject { ["pool"] = s.Pool?.Text, ["queue"] = s.Queue?.Text }).ToArray());
+            var variables = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [ApiUrlVariable] = ApiUrl,
+                [SecretKindVariable] = SecretKind.ToString(),
+                [ScopesVariable] = scopes.ToJsonString(),
+                [MeasuresVariable] = string.Join(",", Measures),
+                [NamespaceVariable] = Metric.Namespace,
+                [DimensionsVariable] = Metric.Dimensions.ToString().Replace(" ", string.Empty),
+                [StorageResolutionVariable] = Metric.StorageResolution.ToString(CultureInfo.InvariantCulture),
+                [SampleIntervalVariable] = SampleIntervalSeconds.ToString(CultureInfo.InvariantCulture),
+                [QueueListingCacheVariable] = QueueListingCacheSeconds.ToString(CultureInfo.InvariantCulture),
+            };
+            if (SecretParameter != null) variables[SecretParameterVariable] = SecretParameter;
+            if (Metric.MetricName != null) variables[MetricNameVariable] = Metric.MetricName;
+            if (Cluster != null) variables[ClusterVariable] = Cluster;
+            if (Service != null) variables[ServiceVariable] = Service;
+            return variables;
+        }
+
+        /// <summary>Reads the configuration back from an environment (the function's, or one read with GetFunction).</summary>
+        public static PublisherConfiguration FromEnvironment(Func<string, string?> environment)
+        {
+            string Required(string name) => environment(name) is string v && v.Length > 0 ? v : throw new ArgumentException("The publisher's environment has no " + name + ".");
+            int Number(string name, int fallback)
+            {
+                string? text = environment(name);
+                if (string.IsNullOrEmpty(text)) return fallback;
+                return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : throw new ArgumentException(name + " is not a whole number: '" + text + "'.");
+            }
+
+            var configuration = new PublisherConfiguration
+            {
+                ApiUrl = Required(ApiUrlVariable),
+                SecretParameter = environment(SecretParameterVariable),
+                SecretKind = Parse<PublisherSecretKind>(environment(SecretKindVariable) ?? "None", SecretKindVariable),
+                Scopes = ParseScopes(environment(ScopesVariable)),
+                Measures = (environment(MeasuresVariable) ?? "Late").Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(m => Parse<BacklogMeasure>(m.Trim(), MeasuresVariable)).ToList(),
+                Metric = new BacklogMetricOptions
+                {
+                    Namespace = environment(NamespaceVariable) is string ns && ns.Length > 0 ? ns : BacklogMetricOptions.DefaultNamespace,
+                    MetricName = environment(MetricNameVariable) is string mn && mn.Length > 0 ? mn : null,
+                    Dimensions = Parse<BacklogDimension>(environment(DimensionsVariable) ?? "WorkQueue,WorkPool", DimensionsVariable),
+                    StorageResolution = Number(StorageResolutionVariable, 60),
+                },
+                SampleIntervalSeconds = Number(SampleIntervalVariable, 60),
+                Cluster = environment(ClusterVariable) is string c && c.Length > 0 ? c : null,
+                Service = environment(ServiceVariable) is string s && s.Length > 0 ? s : null,
+                QueueListingCacheSeconds = Number(QueueListingCacheVariable, 300),
+            };
+            configuration.Validate();
+            return configuration;
+        }
+
+        private static IReadOnlyList<ScopeSelector> ParseScopes(string? json)
+        {
+            if (string.IsNullOrWhiteSpace(json)) return Array.Empty<ScopeSelector>();
+            try
+            {
+                return JsonNode.Parse(json!)!.AsArray().Select(n => new ScopeSelector((string?)n?["pool"], (string?)n?["queue"])).ToList();
+            }
+            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is ArgumentException)
+            {
+                throw new ArgumentException(ScopesVariable + " is not a JSON list of {\"pool\":…,\"queue\":…} selectors: " + e.Message);
+            }
+        }
+
+        private static T Parse<T>(string text, string variable) where T : struct =>
+            Enum.TryParse(text, ignoreCase: true, out T value) && Enum.IsDefined(typeof(T), value) || typeof(T).IsDefined(typeof(FlagsAttribute), false) && Enum.TryParse(text, true, out value)
+                ? value
+                : throw new ArgumentException(variable + " has an unknown value '" + text + "'.");
+    }
+}
