@@ -19,6 +19,10 @@
         'Set-PrefectEcsScalingPolicy'
         'Get-PrefectEcsScalingPolicy'
         'Remove-PrefectEcsScalingPolicy'
+        'Install-PrefectBacklogPublisher'
+        'Get-PrefectBacklogPublisher'
+        'Test-PrefectBacklogPublisher'
+        'Uninstall-PrefectBacklogPublisher'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -23,6 +23,7 @@ $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'PrefectScaling'
 $ResultsOut = Join-Path $Out 'test-results'
+$PublisherOut = Join-Path $Out 'publisher'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
@@ -61,7 +62,35 @@ function Invoke-Build {
         Set-Content -NoNewline -Path (Join-Path $ModuleOut 'PrefectScaling.psd1')
     Invoke-ChildPwsh @('-File', (Join-Path $Root 'build/New-MamlHelp.ps1'), '-ManifestPath', (Join-Path $ModuleOut 'PrefectScaling.psd1'),
         '-SourceFolder', (Join-Path $Root 'src/PrefectScaling/help'), '-OutFile', (Join-Path $ModuleOut 'en-US/PrefectScaling.dll-Help.xml'))
+    Build-PublisherPackage
     Write-Host "Module $version laid out in $([System.IO.Path]::GetRelativePath($Root, $ModuleOut))"
+}
+
+# The Lambda function: published for the managed dotnet10 runtime and zipped into the module, which
+# Install-PrefectBacklogPublisher uploads. Entries are sorted and stamped alike, so an unchanged build gives
+# the same bytes (and Lambda's CodeSha256 does not move).
+function Build-PublisherPackage {
+    if (Test-Path $PublisherOut) { Remove-Item -Recurse -Force $PublisherOut }
+    Invoke-Native 'dotnet' @('publish', (Join-Path $Root 'src/PrefectScaling.Publisher/PrefectScaling.Publisher.csproj'), '-c', $Configuration,
+        '-o', $PublisherOut, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
+    $zipPath = Join-Path $ModuleOut 'publisher/PrefectScaling.Publisher.zip'
+    $null = New-Item -ItemType Directory -Force (Split-Path $zipPath)
+    Add-Type -AssemblyName System.IO.Compression
+    $stream = [System.IO.File]::Create($zipPath)
+    $zip = [System.IO.Compression.ZipArchive]::new($stream, [System.IO.Compression.ZipArchiveMode]::Create)
+    try {
+        foreach ($file in (Get-ChildItem $PublisherOut -Recurse -File | Where-Object Extension -ne '.pdb' | Sort-Object FullName)) {
+            $entry = $zip.CreateEntry([System.IO.Path]::GetRelativePath($PublisherOut, $file.FullName).Replace('\', '/'), [System.IO.Compression.CompressionLevel]::Optimal)
+            $entry.LastWriteTime = [DateTimeOffset]::new(2020, 1, 1, 0, 0, 0, [TimeSpan]::Zero)
+            $entry.ExternalAttributes = 0x81A4 -shl 16   # a regular file, rw-r--r--
+            $target = $entry.Open()
+            try { $source = [System.IO.File]::OpenRead($file.FullName); $source.CopyTo($target); $source.Dispose() } finally { $target.Dispose() }
+        }
+    }
+    finally { $zip.Dispose(); $stream.Dispose() }
+    $size = (Get-Item $zipPath).Length
+    Write-Host ("Publisher package: {0} ({1:N0} KiB zipped, {2:N0} KiB unzipped; Lambda allows 50 MB zipped, 250 MB unzipped)" -f
+        [System.IO.Path]::GetRelativePath($Root, $zipPath), ($size / 1KB), ((Get-ChildItem $PublisherOut -Recurse -File | Measure-Object Length -Sum).Sum / 1KB))
 }
 
 function Get-PesterPath {
@@ -86,6 +115,8 @@ function Invoke-Test {
     $null = New-Item -ItemType Directory -Force $ResultsOut
     $passed = 0; $failed = 0
 
+    # The publisher's tests load the function from the published output, as Lambda does.
+    $env:PREFECTSCALING_PUBLISHER_DIR = $PublisherOut
     foreach ($project in (Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj')) {
         Write-Host "== xunit: $($project.BaseName)" -ForegroundColor Cyan
         $trx = "$($project.BaseName).trx"

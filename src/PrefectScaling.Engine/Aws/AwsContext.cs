@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Collections.Generic;
 using System.IO;
 using System.Net.Http;
@@ -259,17 +260,9 @@ namespace PrefectScaling.Aws
         /// endpoint of the region's partition (IAM: the partition's global endpoint).</summary>
         private void DescribeEndpoints(List<string> sources)
         {
-            var services = new List<(string Name, string Variable, string Prefix, bool Global)>
-            {
-                (AwsService.CloudWatch.Name, AwsService.CloudWatch.EndpointVariable, AwsService.CloudWatch.EndpointPrefix, false),
-                (AwsService.ApplicationAutoScaling.Name, AwsService.ApplicationAutoScaling.EndpointVariable, AwsService.ApplicationAutoScaling.EndpointPrefix, false),
-                (AwsService.EventBridge.Name, AwsService.EventBridge.EndpointVariable, AwsService.EventBridge.EndpointPrefix, false),
-                (AwsService.Lambda.Name, AwsService.Lambda.EndpointVariable, AwsService.Lambda.EndpointPrefix, false),
-                (AwsService.Iam.Name, AwsService.Iam.EndpointVariable, AwsService.Iam.EndpointPrefix, true),
-                (AwsService.Ecs.Name, AwsService.Ecs.EndpointVariable, AwsService.Ecs.EndpointPrefix, false),
-                (SsmName, "AWS_ENDPOINT_URL_SSM", "ssm", false),
-                (StsName, "AWS_ENDPOINT_URL_STS", "sts", false),
-            };
+            var services = AwsService.All.Select(s => (s.Name, Variable: s.EndpointVariable, Prefix: s.EndpointPrefix, Global: s.IsGlobal)).ToList();
+            services.Add((SsmName, "AWS_ENDPOINT_URL_SSM", "ssm", false));
+            services.Add((StsName, "AWS_ENDPOINT_URL_STS", "sts", false));
             bool ignoreEnvironment = string.Equals(_environment("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
             string? generic = ignoreEnvironment ? null : Variable("AWS_ENDPOINT_URL");
             if (_endpointUrl != null) sources.Add("endpoint: every service at " + _endpointUrl + " (-EndpointUrl)");

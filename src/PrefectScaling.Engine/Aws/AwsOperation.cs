@@ -56,6 +56,10 @@ namespace PrefectScaling.Aws
         public static readonly AwsService Lambda = new AwsService("Lambda", "Lambda", "lambda", "lambda", AwsProtocol.RestJson, "2015-03-31");
         public static readonly AwsService Iam = new AwsService("IAM", "IAM", "iam", "iam", AwsProtocol.Query, "2010-05-08", isGlobal: true);
         public static readonly AwsService Ecs = new AwsService("ECS", "ECS", "ecs", "ecs", AwsProtocol.Json, "2014-11-13", "AmazonEC2ContainerServiceV20141113", "1.1");
+        public static readonly AwsService Logs = new AwsService("CloudWatchLogs", "CloudWatch Logs", "logs", "logs", AwsProtocol.Json, "2014-03-28", "Logs_20140328", "1.1");
+
+        /// <summary>Every service the generic clients speak to (SSM and STS use the SDK's own clients).</summary>
+        internal static readonly IReadOnlyList<AwsService> All = new[] { CloudWatch, ApplicationAutoScaling, EventBridge, Lambda, Iam, Ecs, Logs };
     }
 
     /// <summary>One operation of one service: its name and, for rest-json, its method and path. Requests and

@@ -93,5 +93,15 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation UpdateService = AwsOperation.Json(S, "UpdateService");
             public static readonly AwsOperation DeleteService = AwsOperation.Json(S, "DeleteService");
         }
+
+        /// <summary>The publisher's log group: created with a retention by Install, deleted by Uninstall.</summary>
+        public static class Logs
+        {
+            private static readonly AwsService S = AwsService.Logs;
+            public static readonly AwsOperation CreateLogGroup = AwsOperation.Json(S, "CreateLogGroup");
+            public static readonly AwsOperation DeleteLogGroup = AwsOperation.Json(S, "DeleteLogGroup");
+            public static readonly AwsOperation PutRetentionPolicy = AwsOperation.Json(S, "PutRetentionPolicy");
+            public static readonly AwsOperation DescribeLogGroups = AwsOperation.Json(S, "DescribeLogGroups");
+        }
     }
 }

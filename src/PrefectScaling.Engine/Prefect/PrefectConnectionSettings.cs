@@ -36,6 +36,9 @@ namespace PrefectScaling.Prefect
         /// <summary>Identifies the connection without revealing the secret: the URL, the auth kind and a hash.</summary>
         internal string CacheKey => ApiUrl.AbsoluteUri + "|" + AuthKind + "|" + (_secret == null ? string.Empty : Hashing.Sha256Hex(_secret));
 
+        /// <summary>The secret itself, for the one place that stores it (the publisher's SSM SecureString parameter).</summary>
+        internal string? Secret => _secret;
+
         internal string? AuthorizationHeaderValue => AuthKind switch
         {
             PrefectAuthKind.BearerApiKey => "Bearer " + _secret,

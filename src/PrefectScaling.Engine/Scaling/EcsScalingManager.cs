@@ -20,22 +20,6 @@ namespace PrefectScaling.Scaling
         public List<JsonObject> Alarms { get; } = new List<JsonObject>();
     }
 
-    /// <summary>One AWS change, described for -WhatIf/-Confirm before it is made.</summary>
-    public sealed class ScalingChange
-    {
-        internal ScalingChange(string target, string action, Func<IEngineLog, CancellationToken, Task> apply)
-        {
-            Target = target;
-            Action = action;
-            Apply = apply;
-        }
-
-        public string Target { get; }
-        public string Action { get; }
-        public Func<IEngineLog, CancellationToken, Task> Apply { get; }
-        public override string ToString() => Action + ": " + Target;
-    }
-
     /// <summary>Reads, plans and applies the scalable target, scaling policies and alarms of one ECS service.
     /// Plans compare what exists with what is wanted, so running the same Set again changes nothing.</summary>
     public sealed class EcsScalingManager
@@ -102,16 +86,16 @@ namespace PrefectScaling.Scaling
         }
 
         /// <summary>The changes that make the service match the spec, in the order they must be made.</summary>
-        public List<ScalingChange> PlanSet(ScalingPolicySpec spec, EcsScalingState current)
+        public List<AwsChange> PlanSet(ScalingPolicySpec spec, EcsScalingState current)
         {
-            var changes = new List<ScalingChange>();
+            var changes = new List<AwsChange>();
             var arns = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (JsonObject policy in current.Policies) arns[(string)policy["PolicyName"]!] = (string?)policy["PolicyARN"] ?? string.Empty;
 
             JsonObject target = ScalingPlan.ScalableTarget(spec);
             if (current.Target == null || !Same(target["MinCapacity"], current.Target["MinCapacity"]) || !Same(target["MaxCapacity"], current.Target["MaxCapacity"]))
             {
-                changes.Add(new ScalingChange(spec.ResourceId, (current.Target == null ? "Register scalable target" : "Update scalable target") +
+                changes.Add(new AwsChange(spec.ResourceId, (current.Target == null ? "Register scalable target" : "Update scalable target") +
                     " (min " + spec.MinCapacity + ", max " + spec.MaxCapacity + ")",
                     (log, ct) => _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.RegisterScalableTarget, target, log, ct)));
             }
@@ -139,7 +123,7 @@ namespace PrefectScaling.Scaling
                 bool same = existing != null && (string?)existing["PolicyType"] == policy.PolicyType && Same(policy.PutInput[configurationKey], existing[configurationKey]);
                 if (!same)
                 {
-                    changes.Add(new ScalingChange(policy.Name, (existing == null ? "Create " : "Update ") + policy.PolicyType + " policy on " + spec.ResourceId, async (log, ct) =>
+                    changes.Add(new AwsChange(policy.Name, (existing == null ? "Create " : "Update ") + policy.PolicyType + " policy on " + spec.ResourceId, async (log, ct) =>
                     {
                         JsonNode? put = await _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.PutScalingPolicy, policy.PutInput, log, ct).ConfigureAwait(false);
                         arns[policy.Name] = (string?)put?["PolicyARN"] ?? throw new AwsApiException(AwsErrorKind.ServiceError, "Application Auto Scaling", "PutScalingPolicy", "PutScalingPolicy returned no PolicyARN for " + policy.Name + ".");
@@ -151,7 +135,7 @@ namespace PrefectScaling.Scaling
                 bool alarmSame = same && alarm != null && Same(policy.Alarm, alarm) && ActionIs(alarm, arns.TryGetValue(policy.Name, out string? arn) ? arn : null);
                 if (!alarmSame)
                 {
-                    changes.Add(new ScalingChange(policy.Name, (alarm == null ? "Create" : "Update") + " CloudWatch alarm that triggers policy " + policy.Name, (log, ct) =>
+                    changes.Add(new AwsChange(policy.Name, (alarm == null ? "Create" : "Update") + " CloudWatch alarm that triggers policy " + policy.Name, (log, ct) =>
                     {
                         if (!arns.TryGetValue(policy.Name, out string? policyArn) || string.IsNullOrEmpty(policyArn))
                             throw new InvalidOperationException("The alarm " + policy.Name + " was not written: its scaling policy was not created.");
@@ -165,9 +149,9 @@ namespace PrefectScaling.Scaling
         }
 
         /// <summary>The changes that remove what the module manages for a service (one scope, or all of them).</summary>
-        public List<ScalingChange> PlanRemove(EcsScalingState current, string? baseName, bool deregisterTarget)
+        public List<AwsChange> PlanRemove(EcsScalingState current, string? baseName, bool deregisterTarget)
         {
-            var changes = new List<ScalingChange>();
+            var changes = new List<AwsChange>();
             foreach (JsonObject alarm in current.Alarms.Where(a => baseName == null || IsOfScope((string)a["AlarmName"]!, baseName)))
                 changes.Add(DeleteAlarm((string)alarm["AlarmName"]!));
             foreach (JsonObject policy in current.Policies.Where(p => baseName == null || IsOfScope((string)p["PolicyName"]!, baseName)))
@@ -175,7 +159,7 @@ namespace PrefectScaling.Scaling
             if (deregisterTarget && current.Target != null)
             {
                 string resourceId = "service/" + current.Cluster + "/" + current.Service;
-                changes.Add(new ScalingChange(resourceId, "Deregister scalable target", (log, ct) => _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeregisterScalableTarget, new JsonObject
+                changes.Add(new AwsChange(resourceId, "Deregister scalable target", (log, ct) => _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeregisterScalableTarget, new JsonObject
                 {
                     ["ServiceNamespace"] = ScalingPlan.ServiceNamespace,
                     ["ResourceId"] = resourceId,
@@ -189,8 +173,8 @@ namespace PrefectScaling.Scaling
         public static bool IsOfScope(string name, string baseName) =>
             name == baseName || name == baseName + ":out" || name == baseName + ":in" || name == baseName + ":wake";
 
-        private ScalingChange DeletePolicy(EcsScalingState current, string name, bool deleteAlarm = true) =>
-            new ScalingChange(name, "Delete scaling policy" + (deleteAlarm && current.Alarms.Any(a => (string?)a["AlarmName"] == name) ? " and its alarm" : string.Empty), async (log, ct) =>
+        private AwsChange DeletePolicy(EcsScalingState current, string name, bool deleteAlarm = true) =>
+            new AwsChange(name, "Delete scaling policy" + (deleteAlarm && current.Alarms.Any(a => (string?)a["AlarmName"] == name) ? " and its alarm" : string.Empty), async (log, ct) =>
             {
                 if (deleteAlarm && current.Alarms.Any(a => (string?)a["AlarmName"] == name))
                     await _aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct).ConfigureAwait(false);
@@ -203,8 +187,8 @@ namespace PrefectScaling.Scaling
                 }, log, ct).ConfigureAwait(false);
             });
 
-        private ScalingChange DeleteAlarm(string name) =>
-            new ScalingChange(name, "Delete CloudWatch alarm", (log, ct) => _aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct));
+        private AwsChange DeleteAlarm(string name) =>
+            new AwsChange(name, "Delete CloudWatch alarm", (log, ct) => _aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct));
 
         private static bool ActionIs(JsonObject alarm, string? arn) =>
             arn != null && alarm["AlarmActions"] is JsonArray actions && actions.Count == 1 && (string?)actions[0] == arn;

@@ -9,17 +9,6 @@ namespace PrefectScaling.Commands
     /// build it from these parameters through the same options, so they cannot disagree.</summary>
     public abstract class BacklogMetricCmdlet : AwsCmdlet
     {
-        /// <summary>What the count measures; picks the default metric name.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        public BacklogMeasure Measure
-        {
-            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
-            get => (BacklogMeasure)_measure;
-            set => _measure = (int)value;
-        }
-
-        private int _measure = (int)BacklogMeasure.Late;
-
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string Namespace { get; set; } = BacklogMetricOptions.DefaultNamespace;

@@ -25,17 +25,20 @@ namespace PrefectScaling.Commands
         public PSCredential? PrefectCredential { get; set; }
 
         /// <summary>Resolves the settings for a URL (null: none given) and returns the process-wide connection for them.</summary>
-        internal PrefectConnection Connect(string? apiUrl)
+        internal PrefectConnection Connect(string? apiUrl) => PrefectConnection.For(ResolvePrefectSettings(this, apiUrl, PrefectApiKey, PrefectCredential));
+
+        /// <summary>Parameters, then the environment, then the active Prefect profile; says where each came from.</summary>
+        internal static PrefectConnectionSettings ResolvePrefectSettings(Cmdlet cmdlet, string? apiUrl, SecureString? apiKey, PSCredential? credential)
         {
             var input = new PrefectSettingsInput
             {
                 ApiUrl = apiUrl,
-                ApiKey = Plain(PrefectApiKey),
-                AuthString = PrefectCredential == null ? null : PrefectCredential.UserName + ":" + Plain(PrefectCredential.Password),
+                ApiKey = Plain(apiKey),
+                AuthString = credential == null ? null : credential.UserName + ":" + Plain(credential.Password),
             };
             PrefectConnectionSettings settings = PrefectSettingsResolver.Resolve(input, Environment.GetEnvironmentVariable, HomeDirectory());
-            foreach (string source in settings.Sources) WriteDebug("Prefect setting: " + source);
-            return PrefectConnection.For(settings);
+            foreach (string source in settings.Sources) cmdlet.WriteDebug("Prefect setting: " + source);
+            return settings;
         }
 
         internal static string? HomeDirectory()

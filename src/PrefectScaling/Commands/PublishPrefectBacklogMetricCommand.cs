@@ -48,6 +48,17 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string? Service { get; set; }
 
+        /// <summary>What the count measures; picks the default metric name.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public BacklogMeasure Measure
+        {
+            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
+            get => (BacklogMeasure)_measure;
+            set => _measure = (int)value;
+        }
+
+        private int _measure = (int)BacklogMeasure.Late;
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 

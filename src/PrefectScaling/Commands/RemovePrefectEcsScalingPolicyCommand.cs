@@ -34,9 +34,9 @@ namespace PrefectScaling.Commands
                 AwsContext aws = ConnectAws();
                 var manager = new EcsScalingManager(aws);
                 EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
-                List<ScalingChange> changes = manager.PlanRemove(state, baseName, DeregisterTarget);
+                List<AwsChange> changes = manager.PlanRemove(state, baseName, DeregisterTarget);
                 if (changes.Count == 0) WriteVerbose("Nothing of the module's is left on service/" + Cluster + "/" + Service + "; nothing was removed.");
-                foreach (ScalingChange change in changes)
+                foreach (AwsChange change in changes)
                 {
                     if (!ShouldChange(change.Target, change.Action, Force)) continue;
                     RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });

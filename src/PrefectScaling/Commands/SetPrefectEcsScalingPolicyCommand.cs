@@ -81,6 +81,17 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public int AlarmPeriod { get; set; }
 
+        /// <summary>What the count measures; picks the default metric name.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public BacklogMeasure Measure
+        {
+            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
+            get => (BacklogMeasure)_measure;
+            set => _measure = (int)value;
+        }
+
+        private int _measure = (int)BacklogMeasure.Late;
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
@@ -109,10 +120,10 @@ namespace PrefectScaling.Commands
                 });
                 WarnIfMetricMissing(aws, spec);
 
-                List<ScalingChange> changes = manager.PlanSet(spec, current);
+                List<AwsChange> changes = manager.PlanSet(spec, current);
                 if (changes.Count == 0)
                     WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
-                foreach (ScalingChange change in changes)
+                foreach (AwsChange change in changes)
                 {
                     if (!ShouldProcess(change.Target, change.Action)) continue;
                     RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });

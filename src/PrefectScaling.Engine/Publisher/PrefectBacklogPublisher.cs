@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
+
+namespace PrefectScaling.Publisher
+{
+    /// <summary>An installed publisher as Get-PrefectBacklogPublisher shows it, with whether its parts fit together.</summary>
+    public sealed class PrefectBacklogPublisher
+    {
+        public string Name { get; set; } = string.Empty;
+        public string Region { get; set; } = string.Empty;
+        public bool Installed { get; set; }
+        public string? FunctionArn { get; set; }
+        public string? Runtime { get; set; }
+        public string? Handler { get; set; }
+        public string? Schedule { get; set; }
+        public string? RuleState { get; set; }
+        public string? ApiUrl { get; set; }
+        public string? Scopes { get; set; }
+        public string? Measures { get; set; }
+        public string? Namespace { get; set; }
+        public int? SampleIntervalSeconds { get; set; }
+        public string? SecretParameter { get; set; }
+        public string? RoleArn { get; set; }
+        public string? LastModified { get; set; }
+        public long? CodeSize { get; set; }
+        public bool Consistent { get; set; }
+        public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
+
+        /// <summary>The configuration the function runs with, when it can be read.</summary>
+        public PublisherConfiguration? Configuration { get; set; }
+
+        public static PrefectBacklogPublisher From(PublisherState state)
+        {
+            var problems = new List<string>();
+            JsonNode? configuration = state.Function?["Configuration"];
+            var info = new PrefectBacklogPublisher
+            {
+                Name = state.Name,
+                Region = state.Region,
+                Installed = state.Function != null || state.Rule != null,
+                FunctionArn = (string?)configuration?["FunctionArn"],
+                Runtime = (string?)configuration?["Runtime"],
+                Handler = (string?)configuration?["Handler"],
+                RoleArn = (string?)configuration?["Role"],
+                LastModified = (string?)configuration?["LastModified"],
+                CodeSize = configuration?["CodeSize"] is JsonValue size && size.TryGetValue(out long bytes) ? bytes : (long?)null,
+                Schedule = (string?)state.Rule?["ScheduleExpression"],
+                RuleState = (string?)state.Rule?["State"],
+            };
+            if (!info.Installed)
+            {
+                info.Problems = new[] { "Not installed: no function and no rule named " + state.Name + " in " + state.Region + "." };
+                return info;
+            }
+
+            if (state.Function == null) problems.Add("The Lambda function " + state.Name + " is missing.");
+            else
+            {
+                if (info.Runtime != PublisherInstallSpec.Runtime) problems.Add("The function runs on " + info.Runtime + ", not " + PublisherInstallSpec.Runtime + ".");
+                if (info.Handler != PublisherInstallSpec.Handler) problems.Add("The function's handler is not the publisher's.");
+                try
+                {
+                    JsonObject? variables = configuration?["Environment"]?["Variables"] as JsonObject;
+                    info.Configuration = PublisherConfiguration.FromEnvironment(name => (string?)variables?[name]);
+                    info.ApiUrl = info.Configuration.ApiUrl;
+                    info.Scopes = info.Configuration.Scopes.Count == 0 ? "all work queues" : string.Join("; ", info.Configuration.Scopes);
+                    info.Measures = string.Join(",", info.Configuration.Measures);
+                    info.Namespace = info.Configuration.Metric.Namespace;
+                    info.SampleIntervalSeconds = info.Configuration.SampleIntervalSeconds;
+                    info.SecretParameter = info.Configuration.SecretParameter;
+                    if (info.SecretParameter != null && !state.SecretParameterExists) problems.Add("The SSM parameter " + info.SecretParameter + " with the Prefect secret is missing.");
+                }
+                catch (ArgumentException e)
+                {
+                    problems.Add("The function's configuration cannot be read: " + e.Message);
+                }
+                if (info.RoleArn == state.ManagedRoleArn && state.Role == null) problems.Add("The function's role " + info.RoleArn + " is missing.");
+            }
+            if (state.Rule == null) problems.Add("The EventBridge rule " + state.Name + " is missing: nothing runs the function.");
+            else
+            {
+                if (info.RuleState != "ENABLED") problems.Add("The EventBridge rule is " + info.RuleState + ".");
+                if (state.Target == null) problems.Add("The rule has no target: it runs nothing.");
+                else if ((string?)state.Target["Arn"] != state.FunctionArn) problems.Add("The rule's target is " + (string?)state.Target["Arn"] + ", not the function.");
+            }
+            if (state.Function != null && state.Permission == null) problems.Add("The function has no permission for the rule to invoke it.");
+            info.Problems = problems;
+            info.Consistent = problems.Count == 0;
+            return info;
+        }
+    }
+}

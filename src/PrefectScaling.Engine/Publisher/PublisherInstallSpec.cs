@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+
+namespace PrefectScaling.Publisher
+{
+    /// <summary>What Install-PrefectBacklogPublisher was asked for, and the names of everything it creates.</summary>
+    public sealed class PublisherInstallSpec
+    {
+        public const string DefaultName = "prefect-backlog-publisher";
+        public const string Runtime = "dotnet10";
+        public const string Handler = "PrefectScaling.Publisher::PrefectScaling.Publisher.Function::Handle";
+        public const string ManagedByTag = "ManagedBy";
+        public const string ManagedByValue = "PrefectScaling";
+        public const string InlinePolicyName = "PrefectScalingPublisher";
+        public const string TargetId = "prefectscaling-publisher";
+        public const int LogRetentionDays = 14;
+        private static readonly Regex NamePattern = new Regex("^[A-Za-z0-9_-]{1,56}$", RegexOptions.CultureInvariant);
+
+        public string Name { get; set; } = DefaultName;
+        public PublisherConfiguration Configuration { get; set; } = new PublisherConfiguration();
+
+        /// <summary>The Prefect secret, stored only in the SSM SecureString parameter.</summary>
+        public string? Secret { get; set; }
+
+        public string Schedule { get; set; } = "rate(1 minute)";
+
+        /// <summary>A role the user manages; null: the installer creates a least-privilege one.</summary>
+        public string? RoleArn { get; set; }
+
+        public IReadOnlyList<string> SubnetIds { get; set; } = Array.Empty<string>();
+        public IReadOnlyList<string> SecurityGroupIds { get; set; } = Array.Empty<string>();
+        public IReadOnlyDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>();
+        public int MemorySize { get; set; } = 512;
+
+        /// <summary>The deployment zip (the module ships it).</summary>
+        public byte[] Package { get; set; } = Array.Empty<byte>();
+
+        public string FunctionName => Name;
+        public string RuleName => Name;
+        public string RoleName => RoleNameFor(Name);
+        public string SecretParameterName => SecretParameterNameFor(Name);
+        public string StatementId => "prefectscaling-" + Name;
+        public string LogGroupName => "/aws/lambda/" + Name;
+        public bool InVpc => SubnetIds.Count > 0;
+
+        /// <summary>Seconds: room for every sample of a minute when sampling below a minute.</summary>
+        public int Timeout => Configuration.SampleIntervalSeconds < 60 ? 80 : 30;
+
+        public static string RoleNameFor(string name) => name + "-role";
+        public static string SecretParameterNameFor(string name) => "/prefectscaling/" + name + "/prefect-secret";
+
+        /// <summary>Everything the installer tags: ours, then the user's.</summary>
+        public Dictionary<string, string> AllTags()
+        {
+            var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [ManagedByTag] = ManagedByValue, ["PrefectScalingPublisher"] = Name };
+            foreach (KeyValuePair<string, string> tag in Tags) tags[tag.Key] = tag.Value;
+            return tags;
+        }
+
+        /// <summary>Takes the Prefect URL and secret from resolved settings: the secret goes to the spec (and from there
+        /// only to SSM), the configuration records only its kind.</summary>
+        public void UsePrefectSettings(Prefect.PrefectConnectionSettings settings)
+        {
+            Configuration.ApiUrl = Prefect.PrefectConnectionSettings.Printable(settings.ApiUrl);
+            Configuration.SecretKind = settings.AuthKind switch
+            {
+                Prefect.PrefectAuthKind.BearerApiKey => PublisherSecretKind.ApiKey,
+                Prefect.PrefectAuthKind.BasicAuthString => PublisherSecretKind.AuthString,
+                _ => PublisherSecretKind.None,
+            };
+            Secret = settings.Secret;
+        }
+
+        public void Validate()
+        {
+            if (!NamePattern.IsMatch(Name ?? string.Empty))
+                throw new ArgumentException("The publisher name '" + Name + "' must be 1 to 56 letters, digits, '-' or '_' (it names the function, the rule and the role).");
+            ScheduleExpression.Validate(Schedule);
+            if (Configuration.SecretKind == PublisherSecretKind.None != string.IsNullOrEmpty(Secret))
+                throw new ArgumentException("A secret kind needs a secret, and a secret needs a kind.");
+            Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : SecretParameterName;
+            Configuration.Validate();
+            if ((SubnetIds.Count == 0) != (SecurityGroupIds.Count == 0))
+                throw new ArgumentException("-SubnetId and -SecurityGroupId go together: a function in a VPC needs both.");
+            if (RoleArn != null && !RoleArn.StartsWith("arn:", StringComparison.Ordinal))
+                throw new ArgumentException("-RoleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not '" + RoleArn + "'.");
+            if (MemorySize < 128 || MemorySize > 10240)
+                throw new ArgumentException("The memory size must be 128 to 10240 MB.");
+            foreach (string key in Tags.Keys)
+            {
+                if (string.IsNullOrWhiteSpace(key) || key.Length > 128 || key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+                    throw new ArgumentException("The tag key '" + key + "' is not allowed (1 to 128 characters, not starting with aws:).");
+                if (key == ManagedByTag || key == "PrefectScalingPublisher")
+                    throw new ArgumentException("The tag key '" + key + "' is the module's own.");
+            }
+            if (Package.Length == 0) throw new ArgumentException("The publisher's deployment package is empty or missing; rebuild the module.");
+            if (Package.Length > 50 * 1024 * 1024) throw new ArgumentException("The deployment package is over Lambda's 50 MB direct-upload limit.");
+        }
+    }
+}

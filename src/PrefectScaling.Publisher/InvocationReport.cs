@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using PrefectScaling.Aws;
+using PrefectScaling.Prefect;
+
+namespace PrefectScaling.Publisher
+{
+    /// <summary>What one invocation did: the summary it returns and the one log line it writes. It carries counts
+    /// and timestamps only, never a setting or a secret.</summary>
+    internal sealed class InvocationReport
+    {
+        private readonly bool _cold;
+        private readonly IReadOnlyList<PublisherCycleResult> _results;
+        private readonly TimeSpan _duration;
+
+        public InvocationReport(bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        {
+            _cold = cold;
+            _results = results;
+            _duration = duration;
+        }
+
+        /// <summary>{"samples":…,"queues":…,"published":…,"putMetricDataCalls":…,"prefectRequests":…,"durationMs":…,"cold":…,"timestamps":[…]}</summary>
+        public byte[] ToSummaryJson() => Write(null);
+
+        /// <summary>{"level":"info","event":"published",…the summary…}</summary>
+        public string ToLogLine() => Encoding.UTF8.GetString(Write(w =>
+        {
+            w.WriteString("level", "info");
+            w.WriteString("event", "published");
+        }));
+
+        private byte[] Write(Action<Utf8JsonWriter>? prefix)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                prefix?.Invoke(w);
+                WriteCounts(w, _cold, _results, _duration);
+                w.WriteStartArray("timestamps");
+                foreach (PublisherCycleResult result in _results) w.WriteStringValue(result.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            return buffer.ToArray();
+        }
+
+        /// <summary>{"level":"error","event":"failed","error":…,"kind":…,"source":…, and what was published before the failure}</summary>
+        public static string FailureLine(InvocationFailure failure, bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("level", "error");
+                w.WriteString("event", "failed");
+                w.WriteString("error", failure.Message);
+                w.WriteString("kind", failure.Kind);
+                w.WriteString("source", failure.Source);
+                WriteCounts(w, cold, results, duration);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        private static void WriteCounts(Utf8JsonWriter w, bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        {
+            w.WriteNumber("samples", results.Count);
+            w.WriteNumber("queues", results.Count == 0 ? 0 : results.Max(r => r.Queues));
+            w.WriteNumber("published", results.Sum(r => r.Published));
+            w.WriteNumber("putMetricDataCalls", results.Sum(r => r.PutMetricDataCalls));
+            w.WriteNumber("prefectRequests", results.Sum(r => r.PrefectRequests));
+            w.WriteNumber("durationMs", Math.Round(duration.TotalMilliseconds, 1));
+            w.WriteBoolean("cold", cold);
+        }
+    }
+
+    /// <summary>Why an invocation failed, in words fit for a log (scrubbed of the secret).</summary>
+    internal sealed class InvocationFailure
+    {
+        private InvocationFailure(string source, string kind, string message, bool secretMayBeStale)
+        {
+            Source = source;
+            Kind = kind;
+            Message = message;
+            SecretMayBeStale = secretMayBeStale;
+        }
+
+        /// <summary>prefect, aws, configuration or publisher.</summary>
+        public string Source { get; }
+
+        /// <summary>The engine's error kind (Unauthorized, NotFound, Unavailable, ...), InvalidConfiguration, or the exception's type.</summary>
+        public string Kind { get; }
+
+        public string Message { get; }
+
+        /// <summary>Prefect refused the secret: it may have been rotated in SSM since the cold start.</summary>
+        public bool SecretMayBeStale { get; }
+
+        public static InvocationFailure From(Exception exception, Func<string, string> scrub) => exception switch
+        {
+            PrefectApiException prefect => new InvocationFailure("prefect", prefect.Kind.ToString(), scrub(prefect.Message), prefect.Kind == PrefectErrorKind.Unauthorized),
+            AwsApiException aws => new InvocationFailure("aws", aws.Kind.ToString(), scrub(aws.Message), false),
+            ArgumentException configuration => new InvocationFailure("configuration", "InvalidConfiguration", scrub(configuration.Message), false),
+            OperationCanceledException cancelled => new InvocationFailure("publisher", "Cancelled", scrub(cancelled.Message), false),
+            _ => new InvocationFailure("publisher", exception.GetType().Name, scrub(exception.GetType().FullName + ": " + exception.Message), false),
+        };
+    }
+}

@@ -1,0 +1,171 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Security;
+using PrefectScaling.Aws;
+using PrefectScaling.Backlog;
+using PrefectScaling.Prefect;
+using PrefectScaling.Publisher;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>Sets up the scheduled publisher: a Lambda function run every minute by an EventBridge rule that
+    /// counts the Prefect backlog and publishes it to CloudWatch, with its secret in SSM and a least-privilege role.</summary>
+    [Cmdlet(VerbsLifecycle.Install, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType("PrefectScaling.Publisher.PrefectBacklogPublisher")]
+    public sealed class InstallPrefectBacklogPublisherCommand : BacklogMetricCmdlet
+    {
+        [Parameter(Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; } = PublisherInstallSpec.DefaultName;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? PrefectApiUrl { get; set; }
+
+        [Parameter]
+        public SecureString? PrefectApiKey { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? PrefectCredential { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? WorkQueue { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? WorkPool { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public BacklogMeasure[] Measure { get; set; } = { BacklogMeasure.Late };
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Schedule { get; set; } = "rate(1 minute)";
+
+        [Parameter]
+        [ValidateSet("10", "15", "20", "30", "60")]
+        public int SampleIntervalSeconds { get; set; } = 60;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Cluster { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Service { get; set; }
+
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public int QueueListingCacheSeconds { get; set; } = 300;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? RoleArn { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? SubnetId { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[]? SecurityGroupId { get; set; }
+
+        [Parameter]
+        public Hashtable? Tag { get; set; }
+
+        [Parameter]
+        [ValidateRange(128, 10240)]
+        public int MemorySize { get; set; } = 512;
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            PublisherInstallSpec spec;
+            try
+            {
+                spec = BuildSpec();
+                spec.Validate();
+            }
+            catch (Exception e) when (e is ArgumentException || e is PrefectApiException || e is IOException)
+            {
+                WriteError(ErrorRecords.From(e, Name));
+                return;
+            }
+
+            try
+            {
+                AwsContext aws = ConnectAws();
+                var installer = new PublisherInstaller(aws);
+                WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, "Reading what is installed") { PercentComplete = 0 });
+                PublisherState current = RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: spec.Secret != null, log, ct));
+                List<AwsChange> changes = installer.PlanInstall(spec, current);
+                if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");
+                for (int i = 0; i < changes.Count; i++)
+                {
+                    AwsChange change = changes[i];
+                    WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, change.Action) { PercentComplete = 100 * i / changes.Count, CurrentOperation = change.Target });
+                    if (!ShouldProcess(change.Target, change.Action)) continue;
+                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
+                    WriteVerbose(change.ToString());
+                }
+                WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, "Done") { RecordType = ProgressRecordType.Completed });
+                if (PassThru)
+                    WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: false, log, ct))));
+            }
+            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
+            {
+                WriteError(ErrorRecords.From(e, spec.Name));
+            }
+        }
+
+        private PublisherInstallSpec BuildSpec()
+        {
+            PrefectConnectionSettings prefect = PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential);
+            var spec = new PublisherInstallSpec
+            {
+                Name = Name,
+                Schedule = Schedule.Trim(),
+                RoleArn = RoleArn,
+                SubnetIds = SubnetId ?? Array.Empty<string>(),
+                SecurityGroupIds = SecurityGroupId ?? Array.Empty<string>(),
+                Tags = Tag?.Cast<DictionaryEntry>().ToDictionary(e => e.Key?.ToString() ?? string.Empty, e => e.Value?.ToString() ?? string.Empty, StringComparer.Ordinal)
+                       ?? new Dictionary<string, string>(),
+                MemorySize = MemorySize,
+                Package = File.ReadAllBytes(PackagePath()),
+                Configuration = new PublisherConfiguration
+                {
+                    Scopes = Selectors(),
+                    Measures = Measure.Distinct().ToList(),
+                    Metric = MetricOptions(),
+                    SampleIntervalSeconds = SampleIntervalSeconds,
+                    Cluster = Cluster,
+                    Service = Service,
+                    QueueListingCacheSeconds = QueueListingCacheSeconds,
+                },
+            };
+            spec.UsePrefectSettings(prefect);
+            return spec;
+        }
+
+        private List<ScopeSelector> Selectors() =>
+            (WorkPool ?? new string?[] { null }).SelectMany(pool => (WorkQueue ?? new string?[] { null }).Select(queue => new ScopeSelector(pool, queue)))
+                .Where(s => !s.IsEverything).ToList();
+
+        /// <summary>The deployment zip the build lays out beside the module.</summary>
+        private static string PackagePath()
+        {
+            string path = Path.Combine(Path.GetDirectoryName(typeof(InstallPrefectBacklogPublisherCommand).Assembly.Location)!, "publisher", "PrefectScaling.Publisher.zip");
+            if (!File.Exists(path)) throw new IOException("The publisher's deployment package is missing from the module (" + path + "); rebuild the module with build.ps1.");
+            return path;
+        }
+    }
+}

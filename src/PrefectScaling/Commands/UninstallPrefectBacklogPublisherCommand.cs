@@ -1,0 +1,44 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using PrefectScaling.Aws;
+using PrefectScaling.Publisher;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>One resource Uninstall-PrefectBacklogPublisher removed.</summary>
+    public sealed class RemovedResource
+    {
+        public string Action { get; set; } = string.Empty;
+        public string Resource { get; set; } = string.Empty;
+    }
+
+    /// <summary>Removes everything Install-PrefectBacklogPublisher created, and lists what it removed.</summary>
+    [Cmdlet(VerbsLifecycle.Uninstall, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [OutputType(typeof(RemovedResource))]
+    public sealed class UninstallPrefectBacklogPublisherCommand : PublisherCmdlet
+    {
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            try
+            {
+                var installer = new PublisherInstaller(ConnectAws());
+                PublisherState state = RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct));
+                List<AwsChange> changes = installer.PlanUninstall(state);
+                if (changes.Count == 0) WriteVerbose("Nothing of the publisher " + Name + " is installed; nothing was removed.");
+                foreach (AwsChange change in changes)
+                {
+                    if (!ShouldChange(change.Target, change.Action, Force)) continue;
+                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
+                    WriteObject(new RemovedResource { Action = change.Action, Resource = change.Target });
+                }
+            }
+            catch (AwsApiException e)
+            {
+                WriteError(ErrorRecords.From(e, Name));
+            }
+        }
+    }
+}
