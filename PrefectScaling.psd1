@@ -32,7 +32,7 @@
             Tags         = @('Prefect', 'AWS', 'ECS', 'CloudWatch', 'Autoscaling', 'Lambda', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/prefectscaling/PrefectScaling'
-            ReleaseNotes = 'Counts the Prefect backlog per work queue and work pool (Get-PrefectLateRunCount, Get-PrefectWorkQueue) and publishes it to CloudWatch (Publish-PrefectBacklogMetric).'
+            ReleaseNotes = 'First release: count the Prefect backlog (Get-PrefectLateRunCount, Get-PrefectWorkQueue), publish it to CloudWatch (Publish-PrefectBacklogMetric), scale ECS on it (Set/Get/Remove-PrefectEcsScalingPolicy) and publish it every minute from Lambda (Install/Get/Test/Uninstall-PrefectBacklogPublisher).'
         }
     }
 }

@@ -10,7 +10,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -24,6 +24,7 @@ $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'PrefectScaling'
 $ResultsOut = Join-Path $Out 'test-results'
 $PublisherOut = Join-Path $Out 'publisher'
+$PackagesOut = Join-Path $Out 'packages'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
@@ -109,8 +110,20 @@ function Read-Trx([string] $Path) {
     [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout }
 }
 
+# A .nupkg of the built module, installable with Install-PSResource from a folder repository.
+function Invoke-Package([switch] $NoBuild) {
+    if (-not $NoBuild) { Invoke-Build }
+    if (Test-Path $PackagesOut) { Remove-Item -Recurse -Force $PackagesOut }
+    $null = New-Item -ItemType Directory -Force $PackagesOut
+    Invoke-ChildPwsh @('-Command', "Import-Module Microsoft.PowerShell.PSResourceGet; Compress-PSResource -Path '$ModuleOut' -DestinationPath '$PackagesOut'")
+    $package = Get-ChildItem $PackagesOut -Filter *.nupkg | Select-Object -First 1
+    if (-not $package) { throw 'Compress-PSResource made no package.' }
+    Write-Host ("Package: {0} ({1:N0} KiB)" -f [System.IO.Path]::GetRelativePath($Root, $package.FullName), ($package.Length / 1KB))
+}
+
 function Invoke-Test {
     Invoke-Build
+    Invoke-Package -NoBuild
     if (Test-Path $ResultsOut) { Remove-Item -Recurse -Force $ResultsOut }
     $null = New-Item -ItemType Directory -Force $ResultsOut
     $passed = 0; $failed = 0
@@ -155,6 +168,7 @@ function Invoke-Bench {
 foreach ($name in $Task) {
     switch ($name) {
         'Build' { Invoke-Build }
+        'Package' { Invoke-Package }
         'Test'  { Invoke-Test }
         'Demo'  { Invoke-Demo }
         'Bench' { Invoke-Bench }

@@ -34,9 +34,6 @@ namespace PrefectScaling.Publisher
             _environment = environment ?? throw new ArgumentNullException(nameof(environment));
         }
 
-        /// <summary>Where the one log line per invocation goes; null: Console.Out, which Lambda ships to CloudWatch Logs.</summary>
-        internal TextWriter? LogWriter { get; set; }
-
         /// <summary>Tests: how patient the Prefect connection is (null: the engine's defaults).</summary>
         internal PrefectHttpOptions? PrefectHttpOptions { get; set; }
 
@@ -113,11 +110,11 @@ namespace PrefectScaling.Publisher
             }
         }
 
-        private void WriteLog(string line)
+        // Lambda ships stdout to CloudWatch Logs, one event per line.
+        private static void WriteLog(string line)
         {
-            TextWriter writer = LogWriter ?? Console.Out;
-            writer.WriteLine(line);
-            writer.Flush();
+            Console.Out.WriteLine(line);
+            Console.Out.Flush();
         }
 
         private sealed class Ready

@@ -52,3 +52,17 @@ if ($over) {
 $wrong = @($rows | Where-Object { $_.Requests -ne $_.Expected })
 if ($wrong) { throw "Requests differ from the cost model in $($wrong.Count) case(s)." }
 Write-Host "Every case made exactly the requests of the cost model."
+
+# Import time: a new pwsh process importing the module, against one that does nothing (median of 7 each).
+function Measure-Process([string] $Command) {
+    $times = foreach ($i in 1..7) {
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        & dotnet pwsh -NoProfile -NonInteractive -Command $Command | Out-Null
+        $clock.Elapsed.TotalMilliseconds
+    }
+    ($times | Sort-Object)[3]
+}
+$bare = Measure-Process 'exit'
+$import = Measure-Process "Import-Module '$ModulePath'; exit"
+$loaded = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Where-Object { `$_ -match '^(AWSSDK|PrefectScaling\.Engine|Tomlyn)' }) -join ','"
+Write-Host ("`nImport: pwsh -c exit {0:N0} ms; with Import-Module {1:N0} ms (+{2:N0} ms); engine/AWS assemblies loaded by the import: {3}" -f $bare, $import, ($import - $bare), $(if ($loaded) { $loaded } else { 'none' }))

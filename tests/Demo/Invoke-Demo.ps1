@@ -1,4 +1,5 @@
-# The README's first command: a local Prefect emulator with sample data, and the module counting its backlog.
+# The README's first command: the whole story on local emulators — count the Prefect backlog, publish it to
+# CloudWatch, scale an ECS service on it, install the scheduled publisher — printing what happens.
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $Configuration = 'Release'
@@ -7,26 +8,65 @@ $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath -Force
 Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1') -Force
 
+function Step([string] $Text) { Write-Host "`n> $Text" -ForegroundColor Yellow }
+function Show { $input | Format-Table -AutoSize | Out-String -Width 160 | Write-Host }
+
 $prefect = Start-PrefectEmulator -Mode V3 -SeedPath (Join-Path $PSScriptRoot '../data/sample-seed.json') -Configuration $Configuration
+$moto = Start-MotoServer
 try {
-    Write-Host "`nA Prefect 3 API emulator with sample data is listening at $($prefect.ApiUrl)." -ForegroundColor Cyan
+    Write-Host "A Prefect 3 API emulator with sample data is at $($prefect.ApiUrl); an AWS emulator (moto) is at $($moto.Url)." -ForegroundColor Cyan
     $env:PREFECT_API_URL = $prefect.ApiUrl
+    # Local emulators only: dummy keys and a local endpoint for every AWS call of the demo.
+    $env:AWS_ACCESS_KEY_ID = 'demo'; $env:AWS_SECRET_ACCESS_KEY = 'demo'; $env:AWS_REGION = 'us-east-1'; $env:AWS_ENDPOINT_URL = $moto.Url
 
-    Write-Host "`n> Get-PrefectWorkQueue" -ForegroundColor Yellow
-    Get-PrefectWorkQueue | Format-Table | Out-String -Width 160 | Write-Host
+    Step 'Get-PrefectWorkQueue'
+    Get-PrefectWorkQueue | Show
 
-    Write-Host "> Get-PrefectLateRunCount -WorkPool k8s, ecs-pool -Measure Late, Due" -ForegroundColor Yellow
-    Get-PrefectLateRunCount -WorkPool k8s, ecs-pool -Measure Late, Due | Format-Table | Out-String -Width 160 | Write-Host
+    Step 'Get-PrefectLateRunCount -WorkPool k8s, ecs-pool -Measure Late, Due'
+    $counts = Get-PrefectLateRunCount -WorkPool k8s, ecs-pool -Measure Late, Due
+    $counts | Show
 
-    Write-Host "> Get-PrefectLateRunCount -WorkQueue default   # the same queue name in every pool" -ForegroundColor Yellow
-    Get-PrefectLateRunCount -WorkQueue default | Format-Table | Out-String -Width 160 | Write-Host
+    Step 'Get-PrefectLateRunCount -WorkPool no-such-pool   # a missing pool is an error, never a zero'
+    Get-PrefectLateRunCount -WorkPool no-such-pool -ErrorAction SilentlyContinue -ErrorVariable failed
+    Write-Host "  error: $($failed[0].Exception.Message)" -ForegroundColor Red
 
-    Write-Host "> Get-PrefectLateRunCount -WorkPool no-such-pool   # a missing pool is an error, never a zero" -ForegroundColor Yellow
-    Get-PrefectLateRunCount -WorkPool no-such-pool -ErrorAction Continue 2>&1 | ForEach-Object { Write-Host "  error: $_" -ForegroundColor Red }
+    Step 'Get-PrefectLateRunCount -WorkPool k8s, ecs-pool | Publish-PrefectBacklogMetric -PassThru'
+    Get-PrefectLateRunCount -WorkPool k8s, ecs-pool | Publish-PrefectBacklogMetric -PassThru | Show
+
+    Step 'Read back from CloudWatch: Prefect/LateFlowRuns, the maximum per series'
+    $now = [DateTime]::UtcNow
+    $series = foreach ($metric in (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch list-metrics --namespace Prefect --metric-name LateFlowRuns).Metrics) {
+        $point = (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch get-metric-statistics --namespace Prefect --metric-name LateFlowRuns `
+            --dimensions (ConvertTo-Json -Compress -InputObject @($metric.Dimensions)) --start-time $now.AddMinutes(-10).ToString('o') --end-time $now.AddMinutes(1).ToString('o') `
+            --period 60 --statistics Maximum).Datapoints | Select-Object -First 1
+        [pscustomobject]@{ Dimensions = ($metric.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ','; Maximum = $point.Maximum }
+    }
+    $series | Sort-Object Dimensions | Show
+
+    Step 'Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling'
+    Invoke-AwsCli -EndpointUrl $moto.Url ecs create-cluster --cluster-name prod | Out-Null
+    Invoke-AwsCli -EndpointUrl $moto.Url ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
+    Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count 1 | Out-Null
+    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling -PassThru | Show
+    Write-Host '  Run again: ' -NoNewline
+    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling -Verbose 4>&1 |
+        Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'nothing was changed' } | ForEach-Object { Write-Host $_.Message }
+
+    Step 'Install-PrefectBacklogPublisher -WorkPool k8s, ecs-pool -PassThru   # Lambda + EventBridge, every minute'
+    Install-PrefectBacklogPublisher -WorkPool k8s, ecs-pool -PassThru | Format-List Name, Region, FunctionArn, Runtime, Schedule, RuleState, ApiUrl, Scopes, Consistent | Out-String -Width 160 | Write-Host
+
+    Step 'Test-PrefectBacklogPublisher   # one cycle with the installed configuration, from this machine'
+    Test-PrefectBacklogPublisher | Show
+
+    Step 'Uninstall-PrefectBacklogPublisher -Force; Remove-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -DeregisterTarget -Force'
+    Uninstall-PrefectBacklogPublisher -Force | Show
+    Remove-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -DeregisterTarget -Force
+    Write-Host "  Left of the publisher: $((Get-PrefectBacklogPublisher).Installed); scaling policies left: $(@(Get-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent).Count)"
 
     $requests = Get-PrefectEmulatorRequest $prefect
     Write-Host "`nPrefect requests made by the demo: $($requests.Count) (none to the poll endpoints: $(-not ($requests.Path -match 'get_scheduled_flow_runs|get_runs')))." -ForegroundColor Cyan
 }
 finally {
+    Stop-MotoServer $moto
     Stop-PrefectEmulator $prefect
 }

@@ -7,6 +7,7 @@ using System.Management.Automation;
 using System.Security;
 using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
+using PrefectScaling.Completion;
 using PrefectScaling.Prefect;
 using PrefectScaling.Publisher;
 
@@ -34,10 +35,14 @@ namespace PrefectScaling.Commands
         public PSCredential? PrefectCredential { get; set; }
 
         [Parameter]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string[]? WorkQueue { get; set; }
 
         [Parameter]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string[]? WorkPool { get; set; }
 

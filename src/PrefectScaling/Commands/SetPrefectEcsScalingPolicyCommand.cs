@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
+using PrefectScaling.Completion;
 using PrefectScaling.Metrics;
 using PrefectScaling.Scaling;
 
@@ -32,10 +33,12 @@ namespace PrefectScaling.Commands
         public string Service { get; set; } = string.Empty;
 
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string WorkQueue { get; set; } = string.Empty;
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
         public string? WorkPool { get; set; }
 
         [Parameter(Mandatory = true)]

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using PrefectScaling;
+using PrefectScaling.Aws;
+using PrefectScaling.Backlog;
+using PrefectScaling.Metrics;
+using PrefectScaling.Publisher;
+using PrefectScaling.TestSupport;
+using PrefectScaling.Testing.PrefectEmulator;
+
+// dotnet PrefectScaling.Publisher.Bench.dll --publisher-dir <published folder> --queues N --late-runs M --warm K
+// Prints one JSON line: {"queues":N,"lateRuns":M,"coldMs":…,"warmMsMedian":…,"warmMsMax":…,"peakWorkingSetMB":…,
+// "prefectRequestsCold":…,"prefectRequestsWarm":…,"published":…}; exits 1 on any failure (message on stderr).
+TextWriter stdout = Console.Out;
+try
+{
+    BenchOptions options = BenchOptions.Parse(args);
+    JsonObject result = await Bench.RunAsync(options);
+    stdout.WriteLine(result.ToJsonString());
+    return 0;
+}
+catch (Exception e)
+{
+    Console.SetOut(stdout);
+    Console.Error.WriteLine("bench failed: " + e);
+    return 1;
+}
+
+internal sealed record BenchOptions(string PublisherDir, int Queues, int LateRuns, int Warm)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+                throw new ArgumentException("Usage: --publisher-dir <folder> --queues N --late-runs M --warm K (near '" + args[i] + "').");
+            values[args[i].Substring(2)] = args[i + 1];
+        }
+        int Number(string name, int fallback, int min)
+        {
+            if (!values.TryGetValue(name, out string? text)) return fallback;
+            int n = int.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture);
+            return n >= min ? n : throw new ArgumentException("--" + name + " must be at least " + min + ".");
+        }
+        string dir = values.TryGetValue("publisher-dir", out string? d) ? d : throw new ArgumentException("--publisher-dir is required.");
+        return new BenchOptions(Path.GetFullPath(dir), Number("queues", 10, 1), Number("late-runs", 0, 0), Number("warm", 5, 1));
+    }
+}
+
+internal static class Bench
+{
+    public static async Task<JsonObject> RunAsync(BenchOptions options)
+    {
+        // 1 pool "bench-1": N-1 generated queues plus its default queue, M late runs spread over the generated ones.
+        var seed = new EmulatorSeed { Generate = new SeedGenerate { Pools = 1, QueuesPerPool = options.Queues - 1, LateRuns = options.LateRuns } };
+        string authString = "bench:" + Guid.NewGuid().ToString("N");
+        await using PrefectEmulatorServer prefect = await PrefectEmulatorServer.StartAsync(new EmulatorOptions { Mode = EmulatorMode.V3, AuthString = authString }, seed);
+        await using MotoServer moto = await MotoServer.StartAsync();
+
+        var configuration = new PublisherConfiguration
+        {
+            ApiUrl = prefect.ApiUrl.AbsoluteUri,
+            SecretKind = PublisherSecretKind.AuthString,
+            SecretParameter = "/prefectscaling/bench/prefect-secret",
+            Scopes = new[] { new ScopeSelector("bench-1", null) },
+            Metric = new BacklogMetricOptions { Namespace = "PrefectScalingBench" },
+        };
+        using (AwsContext aws = moto.Context())
+            await aws.PutSecureStringParameterAsync(configuration.SecretParameter, authString, "bench", null, NullEngineLog.Instance, default);
+        Dictionary<string, string> environment = configuration.ToEnvironment();
+        foreach (var variable in moto.LambdaEnvironment()) environment[variable.Key] = variable.Value;
+
+        int expected = options.Queues * configuration.Measures.Count * configuration.SamplesPerInvocation;
+        var log = new StringWriter();
+        TextWriter stdout = Console.Out;
+        var warm = new List<double>();
+        var warmRequests = new List<int>();
+        double coldMs;
+        int coldRequests;
+        using (ProcessEnvironment.Set(environment))
+        {
+            Console.SetOut(log); // the function's log lines; the bench prints only its own result
+            try
+            {
+                prefect.ResetRequests();
+                var clock = Stopwatch.StartNew();
+                using PublishedFunction function = PublishedFunction.Load(options.PublisherDir);
+                Check(function.InvokeWithScheduledEvent(), expected, "cold");
+                coldMs = clock.Elapsed.TotalMilliseconds;
+                coldRequests = prefect.Requests.Count;
+
+                for (int i = 0; i < options.Warm; i++)
+                {
+                    prefect.ResetRequests();
+                    clock.Restart();
+                    Check(function.InvokeWithScheduledEvent(), expected, "warm " + (i + 1));
+                    warm.Add(clock.Elapsed.TotalMilliseconds);
+                    warmRequests.Add(prefect.Requests.Count);
+                }
+            }
+            finally
+            {
+                Console.SetOut(stdout);
+            }
+        }
+
+        string[] lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines.Length != options.Warm + 1 || lines.Any(l => (string?)JsonNode.Parse(l)?["event"] != "published"))
+            throw new InvalidOperationException("Expected " + (options.Warm + 1) + " 'published' log lines, got:\n" + log);
+
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        return new JsonObject
+        {
+            ["queues"] = options.Queues,
+            ["lateRuns"] = options.LateRuns,
+            ["coldMs"] = Math.Round(coldMs, 1),
+            ["warmMsMedian"] = Math.Round(Median(warm), 1),
+            ["warmMsMax"] = Math.Round(warm.Max(), 1),
+            ["peakWorkingSetMB"] = Math.Round(self.PeakWorkingSet64 / 1048576.0, 1),
+            ["prefectRequestsCold"] = coldRequests,
+            ["prefectRequestsWarm"] = (int)Median(warmRequests.Select(r => (double)r).ToList()),
+            ["published"] = expected,
+        };
+    }
+
+    private static void Check(string summaryJson, int expected, string which)
+    {
+        JsonNode summary = JsonNode.Parse(summaryJson) ?? throw new InvalidOperationException("The " + which + " invocation returned no JSON.");
+        int published = (int?)summary["published"] ?? -1;
+        if (published != expected)
+            throw new InvalidOperationException("The " + which + " invocation published " + published + " data, not " + expected + ": " + summaryJson);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        int mid = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
