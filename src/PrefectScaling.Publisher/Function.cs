@@ -98,7 +98,7 @@ namespace PrefectScaling.Publisher
                 // Credentials and region come from the execution role's variables (AWS_ACCESS_KEY_ID, ..., AWS_REGION).
                 AwsContext aws = _aws ??= AwsContext.Create(new AwsSettingsInput(), _environment, _environment("HOME"));
                 PrefectConnectionSettings settings = await PublisherCycle.ResolvePrefectSettingsAsync(configuration, aws, NullEngineLog.Instance, cancellationToken).ConfigureAwait(false);
-                Func<string, string> scrub = SecretScrubber.For(settings);
+                Func<string, string> scrub = settings.Redact;
                 _lastScrub = scrub;
                 PrefectConnection prefect = PrefectConnection.For(settings, PrefectHttpOptions);
                 _ready = new Ready(configuration, new PublisherCycle(configuration, prefect, aws), scrub);

@@ -53,6 +53,19 @@ $wrong = @($rows | Where-Object { $_.Requests -ne $_.Expected })
 if ($wrong) { throw "Requests differ from the cost model in $($wrong.Count) case(s)." }
 Write-Host "Every case made exactly the requests of the cost model."
 
+# The Lambda function, loaded from the published output as the runtime loads it, in a new process per case:
+# the first invocation is the cold start, then five warm ones (CloudWatch is a local sink: see the harness).
+$harness = Join-Path $PSScriptRoot "../PrefectScaling.Publisher.Bench/bin/$Configuration/net10.0/PrefectScaling.Publisher.Bench.dll"
+$publisherDir = Join-Path (Split-Path (Split-Path $ModulePath)) 'publisher'
+$function = foreach ($queues in 1, 100, 1000) {
+    $json = & dotnet $harness --publisher-dir $publisherDir --queues $queues --late-runs 150 --warm 5
+    if ($LASTEXITCODE) { throw "The function bench failed for $queues queues." }
+    $json | ConvertFrom-Json
+}
+Write-Host "`nThe publisher function (150 late runs, one sample per invocation):"
+$function | Select-Object queues, lateRuns, coldMs, warmMsMedian, warmMsMax, peakWorkingSetMB, prefectRequestsCold, prefectRequestsWarm, published, putMetricDataCalls |
+    Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+
 # Import time: a new pwsh process importing the module, against one that does nothing (median of 7 each).
 function Measure-Process([string] $Command) {
     $times = foreach ($i in 1..7) {

@@ -9,7 +9,9 @@ using PrefectScaling.Publisher;
 using PrefectScaling.TestSupport;
 using PrefectScaling.Testing.PrefectEmulator;
 
-// dotnet PrefectScaling.Publisher.Bench.dll --publisher-dir <published folder> --queues N --late-runs M --warm K
+// dotnet PrefectScaling.Publisher.Bench.dll --publisher-dir <published folder> --queues N --late-runs M --warm K [--cloudwatch sink|moto]
+// With the default "sink", PutMetricData goes to a local endpoint that only acknowledges it (moto takes seconds
+// to store 1,000 data), so the times are the function's own; SSM and everything else stay on moto.
 // Prints one JSON line: {"queues":N,"lateRuns":M,"coldMs":…,"warmMsMedian":…,"warmMsMax":…,"peakWorkingSetMB":…,
 // "prefectRequestsCold":…,"prefectRequestsWarm":…,"published":…}; exits 1 on any failure (message on stderr).
 TextWriter stdout = Console.Out;
@@ -27,7 +29,7 @@ catch (Exception e)
     return 1;
 }
 
-internal sealed record BenchOptions(string PublisherDir, int Queues, int LateRuns, int Warm)
+internal sealed record BenchOptions(string PublisherDir, int Queues, int LateRuns, int Warm, bool CloudWatchSink)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -45,7 +47,9 @@ internal sealed record BenchOptions(string PublisherDir, int Queues, int LateRun
             return n >= min ? n : throw new ArgumentException("--" + name + " must be at least " + min + ".");
         }
         string dir = values.TryGetValue("publisher-dir", out string? d) ? d : throw new ArgumentException("--publisher-dir is required.");
-        return new BenchOptions(Path.GetFullPath(dir), Number("queues", 10, 1), Number("late-runs", 0, 0), Number("warm", 5, 1));
+        string cloudWatch = values.TryGetValue("cloudwatch", out string? c) ? c : "sink";
+        if (cloudWatch != "sink" && cloudWatch != "moto") throw new ArgumentException("--cloudwatch is sink or moto.");
+        return new BenchOptions(Path.GetFullPath(dir), Number("queues", 10, 1), Number("late-runs", 0, 0), Number("warm", 5, 1), cloudWatch == "sink");
     }
 }
 
@@ -71,6 +75,8 @@ internal static class Bench
             await aws.PutSecureStringParameterAsync(configuration.SecretParameter, authString, "bench", null, NullEngineLog.Instance, default);
         Dictionary<string, string> environment = configuration.ToEnvironment();
         foreach (var variable in moto.LambdaEnvironment()) environment[variable.Key] = variable.Value;
+        using CloudWatchSink? sink = options.CloudWatchSink ? CloudWatchSink.Start() : null;
+        if (sink != null) environment["AWS_ENDPOINT_URL_CLOUDWATCH"] = sink.Url;
 
         int expected = options.Queues * configuration.Measures.Count * configuration.SamplesPerInvocation;
         var log = new StringWriter();
@@ -123,6 +129,8 @@ internal static class Bench
             ["prefectRequestsCold"] = coldRequests,
             ["prefectRequestsWarm"] = (int)Median(warmRequests.Select(r => (double)r).ToList()),
             ["published"] = expected,
+            ["cloudWatch"] = sink != null ? "sink" : "moto",
+            ["putMetricDataCalls"] = sink?.Calls,
         };
     }
 
@@ -140,4 +148,51 @@ internal static class Bench
         int mid = sorted.Count / 2;
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
+}
+
+/// <summary>A local CloudWatch that acknowledges every PutMetricData and counts them.</summary>
+internal sealed class CloudWatchSink : IDisposable
+{
+    private const string Answer = "<PutMetricDataResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PutMetricDataResponse>";
+    private readonly System.Net.HttpListener _listener = new();
+    private int _calls;
+
+    private CloudWatchSink(int port)
+    {
+        Url = "http://127.0.0.1:" + port + "/";
+        _listener.Prefixes.Add(Url);
+        _listener.Start();
+        _ = Task.Run(ServeAsync);
+    }
+
+    public string Url { get; }
+    public int Calls => Volatile.Read(ref _calls);
+
+    public static CloudWatchSink Start()
+    {
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return new CloudWatchSink(port);
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            System.Net.HttpListenerContext context;
+            try { context = await _listener.GetContextAsync(); }
+            catch (Exception) { return; }
+            string body = await new StreamReader(context.Request.InputStream).ReadToEndAsync();
+            if (body.Contains("Action=PutMetricData", StringComparison.Ordinal)) Interlocked.Increment(ref _calls);
+            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(Answer);
+            context.Response.ContentType = "text/xml";
+            context.Response.ContentLength64 = bytes.Length;
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+
+    public void Dispose() => _listener.Close();
 }

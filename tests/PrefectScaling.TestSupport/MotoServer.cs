@@ -21,6 +21,23 @@ public sealed class MotoServer : IAsyncDisposable
     private MotoServer(Process process)
     {
         _process = process;
+        // A host stopped by SIGTERM (a test run that timed out, say) does not dispose its fixtures: don't leave moto behind.
+        AppDomain.CurrentDomain.ProcessExit += KillOnExit;
+    }
+
+    private void KillOnExit(object? sender, EventArgs e) => Kill();
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException) { }
     }
 
     public string Url { get; private set; } = string.Empty;
@@ -112,15 +129,8 @@ public sealed class MotoServer : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException) { }
+        AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
+        Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -51,7 +51,7 @@ namespace PrefectScaling.Prefect
             string.IsNullOrEmpty(url.UserInfo) ? url.AbsoluteUri.TrimEnd('/') : url.AbsoluteUri.Replace(url.UserInfo + "@", string.Empty).TrimEnd('/');
 
         /// <summary>Removes the secret from text that came from elsewhere (a server's error body, say).</summary>
-        internal string Redact(string text)
+        public string Redact(string text)
         {
             if (string.IsNullOrEmpty(_secret) || string.IsNullOrEmpty(text)) return text;
             text = text.Replace(_secret, "***");

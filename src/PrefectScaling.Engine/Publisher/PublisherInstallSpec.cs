@@ -45,8 +45,8 @@ namespace PrefectScaling.Publisher
         public string LogGroupName => "/aws/lambda/" + Name;
         public bool InVpc => SubnetIds.Count > 0;
 
-        /// <summary>Seconds: room for every sample of a minute when sampling below a minute.</summary>
-        public int Timeout => Configuration.SampleIntervalSeconds < 60 ? 80 : 30;
+        /// <summary>Seconds: room for every sample of the minute, and for a Prefect call that runs to its 60-second deadline.</summary>
+        public int Timeout => Configuration.SampleIntervalSeconds < 60 ? 150 : 90;
 
         public static string RoleNameFor(string name) => name + "-role";
         public static string SecretParameterNameFor(string name) => "/prefectscaling/" + name + "/prefect-secret";
