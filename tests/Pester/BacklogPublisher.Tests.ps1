@@ -90,6 +90,16 @@ Describe 'The scheduled publisher on moto' {
         ($variables.PREFECTSCALING_SCOPES | ConvertFrom-Json).queue | Select-Object -Unique | Should -Be 'default'
     }
 
+    It 'signs every call of every protocol as botocore computes it (query, json, rest-json, SSM, STS)' {
+        Install-PrefectBacklogPublisher @aws @install
+        Uninstall-PrefectBacklogPublisher @aws -Force | Out-Null
+        $check = Test-AwsSignature $proxy -AccessKey testing -SecretKey testing
+        $check.matched | Should -Be $check.checked
+        $check.results.service | Sort-Object -Unique | Should -Be @('events', 'iam', 'lambda', 'logs', 'ssm', 'sts')
+        # Lambda paths with names are escaped as the SDK escapes them and still verify.
+        ($check.results | Where-Object { $_.service -eq 'lambda' -and $_.path -like '*functions/prefect-backlog-publisher*' }) | Should -Not -BeNullOrEmpty
+    }
+
     It 'reports what is installed and what is broken' {
         Install-PrefectBacklogPublisher @aws @install
         $publisher = Get-PrefectBacklogPublisher @aws

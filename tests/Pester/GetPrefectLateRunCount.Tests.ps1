@@ -194,6 +194,10 @@ Describe 'Tab completion' {
             $queues | Should -Contain "'etl `"quoted`" & 100% #1 ü?'"
             $line = 'Get-PrefectLateRunCount -Measure Du'
             (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'Due'
+            $line = 'Publish-PrefectBacklogMetric -Region eu-west-'
+            $regions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+            $regions.CompletionText | Should -Contain 'eu-west-1'
+            ($regions | Where-Object CompletionText -eq 'eu-west-1').ToolTip | Should -Match 'Ireland'
         }
     }
 }
