@@ -1,3 +1,4 @@
+using PrefectScaling.TestSupport;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using PrefectScaling.Aws;

@@ -75,7 +75,9 @@ internal static class Bench
             await aws.PutSecureStringParameterAsync(configuration.SecretParameter, authString, "bench", null, NullEngineLog.Instance, default);
         Dictionary<string, string> environment = configuration.ToEnvironment();
         foreach (var variable in moto.LambdaEnvironment()) environment[variable.Key] = variable.Value;
-        using CloudWatchSink? sink = options.CloudWatchSink ? CloudWatchSink.Start() : null;
+        // A local CloudWatch that only acknowledges PutMetricData (and counts the calls).
+        const string acknowledged = "<PutMetricDataResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PutMetricDataResponse>";
+        using CaptureServer? sink = options.CloudWatchSink ? new CaptureServer((_, _) => new CannedResponse(200, acknowledged, "text/xml")) : null;
         if (sink != null) environment["AWS_ENDPOINT_URL_CLOUDWATCH"] = sink.Url;
 
         int expected = options.Queues * configuration.Measures.Count * configuration.SamplesPerInvocation;
@@ -130,7 +132,7 @@ internal static class Bench
             ["prefectRequestsWarm"] = (int)Median(warmRequests.Select(r => (double)r).ToList()),
             ["published"] = expected,
             ["cloudWatch"] = sink != null ? "sink" : "moto",
-            ["putMetricDataCalls"] = sink?.Calls,
+            ["putMetricDataCalls"] = sink?.Count("PutMetricData"),
         };
     }
 
@@ -148,51 +150,4 @@ internal static class Bench
         int mid = sorted.Count / 2;
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
-}
-
-/// <summary>A local CloudWatch that acknowledges every PutMetricData and counts them.</summary>
-internal sealed class CloudWatchSink : IDisposable
-{
-    private const string Answer = "<PutMetricDataResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PutMetricDataResponse>";
-    private readonly System.Net.HttpListener _listener = new();
-    private int _calls;
-
-    private CloudWatchSink(int port)
-    {
-        Url = "http://127.0.0.1:" + port + "/";
-        _listener.Prefixes.Add(Url);
-        _listener.Start();
-        _ = Task.Run(ServeAsync);
-    }
-
-    public string Url { get; }
-    public int Calls => Volatile.Read(ref _calls);
-
-    public static CloudWatchSink Start()
-    {
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return new CloudWatchSink(port);
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            System.Net.HttpListenerContext context;
-            try { context = await _listener.GetContextAsync(); }
-            catch (Exception) { return; }
-            string body = await new StreamReader(context.Request.InputStream).ReadToEndAsync();
-            if (body.Contains("Action=PutMetricData", StringComparison.Ordinal)) Interlocked.Increment(ref _calls);
-            byte[] bytes = System.Text.Encoding.UTF8.GetBytes(Answer);
-            context.Response.ContentType = "text/xml";
-            context.Response.ContentLength64 = bytes.Length;
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
-        }
-    }
-
-    public void Dispose() => _listener.Close();
 }

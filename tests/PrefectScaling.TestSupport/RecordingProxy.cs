@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace PrefectScaling.TestSupport;
@@ -25,7 +24,7 @@ public sealed class RecordingProxy : IDisposable
     public RecordingProxy(string targetUrl)
     {
         _target = targetUrl.TrimEnd('/');
-        Url = "http://127.0.0.1:" + FreePort();
+        Url = "http://127.0.0.1:" + CaptureServer.FreePort();
         _listener.Prefixes.Add(Url + "/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);
@@ -39,15 +38,6 @@ public sealed class RecordingProxy : IDisposable
     public IEnumerable<ProxiedRequest> Calls(string operation) => Requests.Where(r =>
         (r.Target != null && r.Target.EndsWith("." + operation, StringComparison.Ordinal)) ||
         r.Body.Contains("Action=" + operation + "&", StringComparison.Ordinal) || r.Body.EndsWith("Action=" + operation, StringComparison.Ordinal));
-
-    public static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     private async Task LoopAsync()
     {

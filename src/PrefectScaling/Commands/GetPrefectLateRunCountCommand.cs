@@ -24,29 +24,13 @@ namespace PrefectScaling.Commands
         {
             try
             {
-                if (NothingToDo) return;
                 var options = new BacklogReadOptions
                 {
                     Measures = Measure.Distinct().ToList(),
                     QueueListingMaxAge = TimeSpan.FromSeconds(QueueListingCacheSeconds),
                 };
-                foreach (var (apiUrl, selectors) in SelectorsByApiUrl())
-                {
-                    BacklogReadResult result;
-                    try
-                    {
-                        PrefectConnection connection = Connect(apiUrl);
-                        result = RunEngine((log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct));
-                    }
-                    catch (Exception e) when (e is Prefect.PrefectApiException || e is ArgumentException)
-                    {
-                        // Nothing of this server is reported: a partial backlog must not pass for a whole one.
-                        WriteError(ErrorRecords.From(e, apiUrl ?? (object)"PREFECT_API_URL"));
-                        continue;
-                    }
-                    WriteScopeFailures(result.Failures);
-                    foreach (PrefectBacklogCount count in result.Counts) WriteObject(count);
-                }
+                ReadEachServer((connection, selectors, log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct),
+                    result => result.Failures, result => result.Counts);
             }
             finally
             {

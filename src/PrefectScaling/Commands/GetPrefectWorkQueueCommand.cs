@@ -16,28 +16,12 @@ namespace PrefectScaling.Commands
         {
             try
             {
-                if (NothingToDo) return;
-                foreach (var (apiUrl, selectors) in SelectorsByApiUrl())
+                ReadEachServer(async (connection, selectors, log, ct) =>
                 {
-                    ScopeResolution resolution;
-                    try
-                    {
-                        PrefectConnection connection = Connect(apiUrl);
-                        resolution = RunEngine(async (log, ct) =>
-                        {
-                            ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct).ConfigureAwait(false);
-                            await AddPoolDetailsAsync(connection.Catalog, found, log, ct).ConfigureAwait(false);
-                            return found;
-                        });
-                    }
-                    catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
-                    {
-                        WriteError(ErrorRecords.From(e, apiUrl ?? (object)"PREFECT_API_URL"));
-                        continue;
-                    }
-                    WriteScopeFailures(resolution.Failures);
-                    foreach (PrefectWorkQueue queue in resolution.Queues) WriteObject(queue);
-                }
+                    ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct).ConfigureAwait(false);
+                    await AddPoolDetailsAsync(connection.Catalog, found, log, ct).ConfigureAwait(false);
+                    return found;
+                }, found => found.Failures, found => found.Queues);
             }
             finally
             {

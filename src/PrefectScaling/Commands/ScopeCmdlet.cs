@@ -3,7 +3,10 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using PrefectScaling.Backlog;
+using System.Threading;
+using System.Threading.Tasks;
 using PrefectScaling.Completion;
+using PrefectScaling.Prefect;
 
 namespace PrefectScaling.Commands
 {
@@ -51,17 +54,31 @@ namespace PrefectScaling.Commands
             }
         }
 
-        /// <summary>The gathered selectors, one group per API URL (null: the URL from the environment or profile).</summary>
-        protected IEnumerable<(string? ApiUrl, IReadOnlyList<ScopeSelector> Selectors)> SelectorsByApiUrl() =>
-            _selectors.GroupBy(s => s.ApiUrl, StringComparer.Ordinal)
-                      .Select(g => (g.Key, (IReadOnlyList<ScopeSelector>)g.Select(s => s.Selector).Distinct().ToList()));
-
-        /// <summary>True when nothing valid was asked for (every input was rejected), so nothing should be called.</summary>
-        protected bool NothingToDo => _selectors.Count == 0;
-
-        protected void WriteScopeFailures(IEnumerable<ScopeFailure> failures)
+        /// <summary>Runs the engine once per API URL over the selectors gathered for it (null URL: the environment's
+        /// or profile's), then writes an error per selector that failed and the objects read. A server whose read
+        /// fails reports nothing at all: a partial answer must not pass for a whole one.</summary>
+        protected void ReadEachServer<TResult>(
+            Func<PrefectConnection, IReadOnlyList<ScopeSelector>, IEngineLog, CancellationToken, Task<TResult>> read,
+            Func<TResult, IEnumerable<ScopeFailure>> failures,
+            Func<TResult, IEnumerable<object>> objects)
         {
-            foreach (ScopeFailure failure in failures) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
+            foreach (var group in _selectors.GroupBy(s => s.ApiUrl, StringComparer.Ordinal))
+            {
+                IReadOnlyList<ScopeSelector> selectors = group.Select(s => s.Selector).Distinct().ToList();
+                TResult result;
+                try
+                {
+                    PrefectConnection connection = Connect(group.Key);
+                    result = RunEngine((log, ct) => read(connection, selectors, log, ct));
+                }
+                catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
+                {
+                    WriteError(ErrorRecords.From(e, group.Key ?? (object)"PREFECT_API_URL"));
+                    continue;
+                }
+                foreach (ScopeFailure failure in failures(result)) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
+                foreach (object item in objects(result)) WriteObject(item);
+            }
         }
     }
 }

@@ -3,14 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.TestSupport;
 
-internal sealed record CapturedRequest(string Method, string PathAndQuery, Dictionary<string, string> Headers, string Body);
+public sealed record CapturedRequest(string Method, string PathAndQuery, Dictionary<string, string> Headers, string Body);
 
-internal sealed record CannedResponse(int Status, string Body, string ContentType = "application/x-amz-json-1.1", Dictionary<string, string>? Headers = null);
+public sealed record CannedResponse(int Status, string Body, string ContentType = "application/x-amz-json-1.1", Dictionary<string, string>? Headers = null);
 
 /// <summary>A tiny local HTTP server used as an endpoint: it records each request and answers canned responses.</summary>
-internal sealed class CaptureServer : IDisposable
+public sealed class CaptureServer : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Func<CapturedRequest, int, CannedResponse> _answer;
@@ -30,6 +30,7 @@ internal sealed class CaptureServer : IDisposable
     public string Url { get; }
     public ConcurrentQueue<CapturedRequest> Requests { get; } = new();
 
+    /// <summary>A loopback port nothing listens on now (for servers, and for "nothing there" endpoints).</summary>
     public static int FreePort()
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);
@@ -38,6 +39,11 @@ internal sealed class CaptureServer : IDisposable
         probe.Stop();
         return port;
     }
+
+    /// <summary>The requests that name an operation in their X-Amz-Target header or query-protocol Action.</summary>
+    public int Count(string operation) => Requests.Count(r =>
+        (r.Headers.TryGetValue("X-Amz-Target", out string? target) && target.EndsWith("." + operation, StringComparison.Ordinal)) ||
+        r.Body.Contains("Action=" + operation, StringComparison.Ordinal));
 
     private async Task LoopAsync()
     {
