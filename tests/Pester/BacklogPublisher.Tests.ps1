@@ -128,8 +128,10 @@ Describe 'The scheduled publisher on moto' {
     }
 
     It 'says what is broken when Prefect rejects the stored secret, and publishes nothing' {
-        Install-PrefectBacklogPublisher @aws @install -PrefectApiKey (ConvertTo-SecureString 'pnu_wrong' -AsPlainText -Force)
-        $test = Test-PrefectBacklogPublisher @aws
+        # Install refuses a key the server rejects, so the key is revoked after installing.
+        Install-PrefectBacklogPublisher @aws @install
+        Invoke-Cli ssm put-parameter --name /prefectscaling/prefect-backlog-publisher/prefect-secret --type SecureString --value pnu_wrong --overwrite | Out-Null
+        $test = Test-PrefectBacklogPublisher @aws -ErrorAction SilentlyContinue
         $test.Healthy | Should -BeFalse
         $test.Problems | Should -Match 'refused the credentials'
         (Invoke-Cli cloudwatch list-metrics --namespace Prefect).Metrics | Should -BeNullOrEmpty

@@ -17,6 +17,11 @@ namespace PrefectScaling.Aws
         public string? SecretKey { get; set; }
         /// <summary>-SessionToken (alias ST).</summary>
         public string? SessionToken { get; set; }
+        /// <summary>-Credential: an Amazon.Runtime.AWSCredentials object, from AWS Tools' own AWSSDK.Core or any
+        /// other copy (read by AwsCredentialObjects), or AWS Tools' AWSPSCredentials.</summary>
+        public object? Credential { get; set; }
+        /// <summary>$StoredAWSCredentials from the caller's session, as Set-AWSCredential left it (an AWSPSCredentials).</summary>
+        public object? StoredCredentials { get; set; }
         /// <summary>-EndpointUrl: the service URL for every service this call talks to.</summary>
         public string? EndpointUrl { get; set; }
     }

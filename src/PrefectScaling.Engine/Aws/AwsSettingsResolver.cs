@@ -28,7 +28,9 @@ namespace PrefectScaling.Aws
         public IReadOnlyList<string> Secrets { get; }
     }
 
-    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order (aws.md §8).</summary>
+    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order (aws.md §8): keys,
+    /// -ProfileName, -Credential, $StoredAWSCredentials, environment keys, then AWS_PROFILE, the default
+    /// profile and roles.</summary>
     internal static class AwsSettingsResolver
     {
         private const string DefaultProfile = "default";
@@ -59,6 +61,9 @@ namespace PrefectScaling.Aws
             if (hasAccess != hasSecret || (!hasAccess && !string.IsNullOrWhiteSpace(input.SessionToken)))
                 throw AwsApiException.InvalidSettings(
                     "Explicit AWS credentials need both -AccessKey and -SecretKey (and -SessionToken only with them, for temporary credentials). Pass both, or leave all three out to use a profile or the environment.");
+            if (input.Credential != null && (hasAccess || !string.IsNullOrWhiteSpace(input.ProfileName)))
+                throw AwsApiException.InvalidSettings(
+                    "-Credential names one set of AWS credentials and " + (hasAccess ? "-AccessKey/-SecretKey" : "-ProfileName") + " another. Pass only one of them.");
             if (hasAccess)
             {
                 credentials = string.IsNullOrWhiteSpace(input.SessionToken)
@@ -72,9 +77,21 @@ namespace PrefectScaling.Aws
                 credentialProfile = profiles.Require(input.ProfileName!.Trim(), "-ProfileName");
                 credentials = CredentialsOf(credentialProfile, profiles, "-ProfileName", sources, secrets);
             }
+            // 3. -Credential: an AWSCredentials object.
+            else if (input.Credential != null)
+            {
+                credentials = AwsCredentialObjects.Read(input.Credential, "-Credential", out string description);
+                sources.Add("credentials: parameter -Credential (" + description + ")");
+            }
+            // 4. $StoredAWSCredentials (Set-AWSCredential), which overrides the environment as in AWS Tools.
+            else if (input.StoredCredentials != null)
+            {
+                credentials = AwsCredentialObjects.Read(input.StoredCredentials, "$StoredAWSCredentials", out string description);
+                sources.Add("credentials: $StoredAWSCredentials from Set-AWSCredential (" + description + ")");
+            }
             else
             {
-                // 3. Environment keys.
+                // 5. Environment keys.
                 string? envAccess = Env("AWS_ACCESS_KEY_ID"), envSecret = Env("AWS_SECRET_ACCESS_KEY");
                 if (envAccess != null || envSecret != null)
                 {
@@ -87,24 +104,24 @@ namespace PrefectScaling.Aws
                         : (AWSCredentials)new SessionAWSCredentials(envAccess, envSecret, envToken);
                     sources.Add("credentials: environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" + (envToken == null ? string.Empty : "/AWS_SESSION_TOKEN"));
                 }
-                // 4. AWS_PROFILE: a named profile must exist.
+                // 6. AWS_PROFILE: a named profile must exist.
                 else if (Env("AWS_PROFILE") is string envProfile)
                 {
                     credentialProfile = profiles.Require(envProfile, "environment variable AWS_PROFILE");
                     credentials = CredentialsOf(credentialProfile, profiles, "environment variable AWS_PROFILE", sources, secrets);
                 }
-                // 5. The default profile, when it exists and holds credentials.
+                // 7. The default profile, when it exists and holds credentials.
                 else if (profiles.TryGet(DefaultProfile, out CredentialProfile? defaultProfile) && defaultProfile!.CanCreateAWSCredentials)
                 {
                     credentialProfile = defaultProfile;
                     credentials = CredentialsOf(defaultProfile, profiles, "the default profile", sources, secrets);
                 }
-                // 6. The SDK's own providers for roles: web identity, container, instance profile.
+                // 8. The SDK's own providers for roles: web identity, container, instance profile.
                 else
                 {
                     credentials = new DeferredRoleCredentials(environment);
                     sources.Add("credentials: " + DeferredRoleCredentials.Describe(environment)
-                        + " (no keys in parameters or environment, no AWS_PROFILE, no default profile with credentials in " + profiles.Description + ")");
+                        + " (no keys in parameters, -Credential, $StoredAWSCredentials or environment, no AWS_PROFILE, no default profile with credentials in " + profiles.Description + ")");
                 }
             }
 

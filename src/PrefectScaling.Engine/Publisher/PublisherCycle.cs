@@ -57,7 +57,9 @@ namespace PrefectScaling.Publisher
                 new[] { "PREFECT_API_URL from the publisher's configuration", "secret from SSM parameter " + (configuration.SecretParameter ?? "(none)") });
         }
 
-        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken)
+        /// <summary>Reads and publishes; with <paramref name="publish"/> false it reads and builds the data but
+        /// sends nothing (Test-PrefectBacklogPublisher -WhatIf).</summary>
+        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, bool publish = true)
         {
             var clock = Stopwatch.StartNew();
             int requestsBefore = _prefect.Client.RequestCount;
@@ -90,12 +92,12 @@ namespace PrefectScaling.Publisher
                 data.AddRange(PerTaskMetrics.Derive(data, _configuration.Metric, _configuration.Cluster, _configuration.Service, desired, now));
             }
 
-            int calls = data.Count == 0 ? 0 : await new MetricPublisher(_aws).PublishAsync(data, log, cancellationToken).ConfigureAwait(false);
+            int calls = data.Count == 0 || !publish ? 0 : await new MetricPublisher(_aws).PublishAsync(data, log, cancellationToken).ConfigureAwait(false);
             return new PublisherCycleResult
             {
                 Timestamp = now,
                 Queues = backlog.Counts.Select(c => c.WorkQueueId).Distinct().Count(),
-                Published = data.Count,
+                Published = publish ? data.Count : 0,
                 PutMetricDataCalls = calls,
                 PrefectRequests = _prefect.Client.RequestCount - requestsBefore,
                 DurationMs = clock.Elapsed.TotalMilliseconds,

@@ -43,6 +43,13 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string? SessionToken { get; set; }
 
+        /// <summary>An Amazon.Runtime.AWSCredentials object, as AWS Tools' common -Credential takes: typed as object
+        /// because AWS Tools' AWSSDK.Core is not the module's private one.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        [AwsCredentialObject]
+        public object? Credential { get; set; }
+
         /// <summary>A service URL for every AWS call of this command (a VPC endpoint, a local emulator).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -60,11 +67,27 @@ namespace PrefectScaling.Commands
                 AccessKey = AccessKey,
                 SecretKey = SecretKey,
                 SessionToken = SessionToken,
+                Credential = Unwrap(Credential),
+                StoredCredentials = Unwrap(SessionState.PSVariable.GetValue("StoredAWSCredentials")),
                 EndpointUrl = EndpointUrl,
             };
             AwsContext context = AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
             foreach (string source in context.Sources) WriteDebug("AWS " + source);
             return context;
+        }
+
+        private static object? Unwrap(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;
+
+        /// <summary>Refuses at binding, before anything runs, what is not an AWS credentials object.</summary>
+        internal sealed class AwsCredentialObjectAttribute : ValidateArgumentsAttribute
+        {
+            protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+            {
+                object? value = Unwrap(arguments);
+                if (!AwsCredentialObjects.IsCredentialObject(value))
+                    throw new ValidationMetadataException("-Credential takes an Amazon.Runtime.AWSCredentials object (New-AWSCredential or Get-AWSCredential make one), not "
+                        + (value == null ? "null" : "a " + value.GetType().FullName) + ". For keys use -AccessKey/-SecretKey; for a profile, -ProfileName.");
+            }
         }
     }
 }

@@ -95,9 +95,11 @@ namespace PrefectScaling.Commands
         protected override void ProcessRecord()
         {
             PublisherInstallSpec spec;
+            PrefectConnectionSettings prefect;
             try
             {
-                spec = BuildSpec();
+                prefect = PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential);
+                spec = BuildSpec(prefect);
                 spec.Validate();
             }
             catch (Exception e) when (e is ArgumentException || e is PrefectApiException || e is IOException)
@@ -105,6 +107,9 @@ namespace PrefectScaling.Commands
                 WriteError(ErrorRecords.From(e, Name));
                 return;
             }
+            WarnIfLambdaCannotReach(prefect.ApiUrl);
+            // Before any AWS call: a scope that does not exist would install a publisher that fails every minute.
+            if (!ScopeExists(prefect, spec.Configuration.Scopes)) return;
 
             try
             {
@@ -132,9 +137,48 @@ namespace PrefectScaling.Commands
             }
         }
 
-        private PublisherInstallSpec BuildSpec()
+        private void WarnIfLambdaCannotReach(Uri apiUrl)
         {
-            PrefectConnectionSettings prefect = PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential);
+            bool inVpc = SubnetId != null && SubnetId.Length > 0;
+            string? problem = LambdaReach.Problem(apiUrl, inVpc);
+            if (problem == null) return;
+            WriteWarning("The Prefect API URL " + PrefectConnectionSettings.Printable(apiUrl) + " is " + problem
+                + ", which the function, running in AWS Lambda, cannot reach" + (inVpc ? " even from its subnets" : string.Empty) + ". "
+                + (inVpc || problem.StartsWith("a private", StringComparison.Ordinal) || problem.StartsWith("a unique", StringComparison.Ordinal)
+                    ? "Give the server's address in the VPC" + (inVpc ? string.Empty : " and -SubnetId/-SecurityGroupId of subnets that route to it") + "."
+                    : "Give an address the function can reach (a public URL, Prefect Cloud, or a private address with -SubnetId/-SecurityGroupId)."));
+        }
+
+        /// <summary>Resolves the scope on the Prefect server, as Get-PrefectLateRunCount does; writes an error for
+        /// each pool or queue that does not exist (or a server that refuses the secret) and says false. A server
+        /// this machine cannot reach only warns: it may be reachable from the function's subnets.</summary>
+        private bool ScopeExists(PrefectConnectionSettings prefect, IReadOnlyList<ScopeSelector> selectors)
+        {
+            ScopeResolution found;
+            try
+            {
+                PrefectConnection connection = PrefectConnection.For(prefect);
+                found = RunEngine((log, ct) => connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct));
+            }
+            catch (PrefectApiException e) when (e.Kind == PrefectErrorKind.ConnectionFailed || e.Kind == PrefectErrorKind.Timeout || e.Kind == PrefectErrorKind.Unavailable)
+            {
+                WriteWarning("The scope could not be checked from this machine: " + e.Message + " The publisher is installed unchecked; run Test-PrefectBacklogPublisher from a machine that reaches the server.");
+                return true;
+            }
+            catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
+            {
+                WriteError(ErrorRecords.From(e, PrefectConnectionSettings.Printable(prefect.ApiUrl)));
+                return false;
+            }
+            foreach (ScopeFailure failure in found.Failures) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
+            if (found.Failures.Count > 0) return false;
+            if (found.Queues.Count == 0)
+                WriteWarning("The scope matches no work queue on " + PrefectConnectionSettings.Printable(prefect.ApiUrl) + " now; the publisher publishes nothing until one exists.");
+            return true;
+        }
+
+        private PublisherInstallSpec BuildSpec(PrefectConnectionSettings prefect)
+        {
             var spec = new PublisherInstallSpec
             {
                 Name = Name,

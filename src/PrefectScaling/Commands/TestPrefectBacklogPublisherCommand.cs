@@ -15,35 +15,54 @@ namespace PrefectScaling.Commands
         public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
         public int Queues { get; set; }
         public int Published { get; set; }
+        /// <summary>The data points the cycle built from the backlog; Published says how many were sent (none with -WhatIf).</summary>
+        public int DataPoints { get; set; }
         public int PrefectRequests { get; set; }
         public double DurationMs { get; set; }
     }
 
-    /// <summary>Checks an installed publisher and runs one cycle with its configuration from this machine.</summary>
-    [Cmdlet(VerbsDiagnostic.Test, "PrefectBacklogPublisher")]
+    /// <summary>Checks an installed publisher and runs one cycle with its configuration from this machine. An
+    /// unhealthy publisher is also a non-terminating error (PrefectBacklogPublisherUnhealthy), written after the
+    /// report, so that a check step with -ErrorAction Stop fails. -WhatIf reads the backlog but publishes nothing.</summary>
+    [Cmdlet(VerbsDiagnostic.Test, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(PrefectBacklogPublisherTest))]
     public sealed class TestPrefectBacklogPublisherCommand : PublisherCmdlet
     {
+        internal const string UnhealthyErrorId = "PrefectBacklogPublisherUnhealthy";
+
         protected override void ProcessRecord()
         {
             var result = new PrefectBacklogPublisherTest { Name = Name };
             var problems = new List<string>();
+            AwsContext aws;
             try
             {
-                AwsContext aws = ConnectAws();
+                aws = ConnectAws();
+            }
+            catch (AwsApiException e)
+            {
+                // No region or credentials: a usage error, not a finding about the publisher.
+                WriteError(ErrorRecords.From(e, Name));
+                return;
+            }
+            try
+            {
                 var installer = new PublisherInstaller(aws);
                 PrefectBacklogPublisher installed = PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct)));
                 problems.AddRange(installed.Problems);
                 if (installed.Configuration != null)
                 {
                     PublisherConfiguration configuration = installed.Configuration;
+                    // Asked before the cycle: declined (or -WhatIf), the cycle still reads, and sends nothing.
+                    bool publish = ShouldProcess(configuration.Metric.Namespace + " metrics of " + Name, "Publish one cycle of backlog metrics to CloudWatch");
                     PublisherCycleResult cycle = RunEngine(async (log, ct) =>
                     {
                         PrefectConnectionSettings settings = await PublisherCycle.ResolvePrefectSettingsAsync(configuration, aws, log, ct).ConfigureAwait(false);
-                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(log, ct).ConfigureAwait(false);
+                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(log, ct, publish).ConfigureAwait(false);
                     });
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
+                    result.DataPoints = cycle.Data.Count;
                     result.PrefectRequests = cycle.PrefectRequests;
                     result.DurationMs = Math.Round(cycle.DurationMs, 1);
                 }
@@ -55,6 +74,14 @@ namespace PrefectScaling.Commands
             result.Problems = problems;
             result.Healthy = problems.Count == 0;
             WriteObject(result);
+            if (!result.Healthy)
+            {
+                var error = new InvalidOperationException("The publisher " + Name + " in " + aws.Region + " is not healthy: " + string.Join(" ", problems));
+                WriteError(new ErrorRecord(error, UnhealthyErrorId, ErrorCategory.InvalidResult, result)
+                {
+                    ErrorDetails = new ErrorDetails(error.Message) { RecommendedAction = "Get-PrefectBacklogPublisher shows each part; Install-PrefectBacklogPublisher repairs what is missing." },
+                });
+            }
         }
     }
 }
