@@ -57,7 +57,14 @@ namespace PrefectScaling.Publisher
                 new[] { "PREFECT_API_URL from the publisher's configuration", "secret from SSM parameter " + (configuration.SecretParameter ?? "(none)") });
         }
 
-        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken)
+        /// <summary>What is left of the function's timeout for the Prefect read of a sample that starts now,
+        /// keeping room for the AWS calls after it.</summary>
+        public static TimeSpan PrefectBudget(PublisherConfiguration configuration, TimeSpan sinceInvocationStarted) =>
+            TimeSpan.FromSeconds(PublisherInstallSpec.TimeoutFor(configuration.SampleIntervalSeconds) - PublisherInstallSpec.AwsAllowanceSeconds) - sinceInvocationStarted;
+
+        /// <summary>One cycle. Every Prefect request of it shares one deadline: the connection's, or
+        /// <paramref name="prefectBudget"/> when that is shorter.</summary>
+        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null)
         {
             var clock = Stopwatch.StartNew();
             int requestsBefore = _prefect.Client.RequestCount;
@@ -66,7 +73,8 @@ namespace PrefectScaling.Publisher
                 Measures = _configuration.Measures,
                 QueueListingMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
             };
-            BacklogReadResult backlog = await _prefect.Backlog.ReadAsync(_configuration.Scopes, options, log, cancellationToken).ConfigureAwait(false);
+            PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
+            BacklogReadResult backlog = await _prefect.Backlog.ReadAsync(_configuration.Scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             if (backlog.Failures.Count > 0)
             {
                 // A scope that cannot be read must not be published as a smaller backlog.
