@@ -68,7 +68,9 @@ namespace PrefectScaling.Publisher
                     // Sample k is due at start + k × interval; a slow sample makes the next one start at once.
                     TimeSpan wait = TimeSpan.FromTicks(spacing.Ticks * sample) - clock.Elapsed;
                     if (wait > TimeSpan.Zero) await Delay(wait, cancellationToken).ConfigureAwait(false);
-                    results.Add(await ready.Cycle.RunOnceAsync(NullEngineLog.Instance, cancellationToken).ConfigureAwait(false));
+                    // A sample that starts late gets only what is left of the function's timeout, so it fails cleanly instead of being cut off.
+                    TimeSpan budget = PublisherCycle.PrefectBudget(ready.Configuration, clock.Elapsed);
+                    results.Add(await ready.Cycle.RunOnceAsync(NullEngineLog.Instance, cancellationToken, budget).ConfigureAwait(false));
                 }
             }
             catch (Exception exception)

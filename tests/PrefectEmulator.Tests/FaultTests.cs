@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json.Nodes;
 
 namespace PrefectScaling.Testing.PrefectEmulator.Tests;
 
@@ -113,5 +114,24 @@ public sealed class FaultTests
         Assert.Equal(HttpStatusCode.TooManyRequests, r.Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await h.PostAsync("/flow_runs/count", "{}")).Status);
         Assert.Equal(new[] { 429, 401 }, h.Server.Requests.Select(x => x.Status));
+    }
+
+    [Fact]
+    public async Task Ignore_offset_answers_the_first_page_for_every_offset_and_page()
+    {
+        await using var h = await Harness.StartAsync(EmulatorMode.V3);
+        static List<string> Names(JsonNode? runs) => runs!.AsArray().Select(r => r!["name"]!.GetValue<string>()).ToList();
+        var first = Names((await h.PostAsync("/flow_runs/filter", "{\"sort\":\"NAME_ASC\",\"limit\":2}")).Json);
+        var second = Names((await h.PostAsync("/flow_runs/filter", "{\"sort\":\"NAME_ASC\",\"limit\":2,\"offset\":2}")).Json);
+        Assert.NotEqual(first, second);
+
+        h.Server.AddFault(new FaultRule { Kind = FaultKind.IgnoreOffset, Count = 2 });
+        Assert.Equal(first, Names((await h.PostAsync("/flow_runs/filter", "{\"sort\":\"NAME_ASC\",\"limit\":2,\"offset\":2}")).Json));
+        var page = await h.PostAsync("/flow_runs/paginate", "{\"sort\":\"NAME_ASC\",\"limit\":2,\"page\":2}");
+        Assert.Equal(first, Names(page.Json!["results"]));
+        Assert.Equal(1, page.Json!["page"]!.GetValue<long>());
+        // The record keeps what was sent; the rule is used up.
+        Assert.Contains("\"offset\":2", h.Server.Requests[^2].Body);
+        Assert.Equal(second, Names((await h.PostAsync("/flow_runs/filter", "{\"sort\":\"NAME_ASC\",\"limit\":2,\"offset\":2}")).Json));
     }
 }

@@ -203,6 +203,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
             lock (_lock) _requests.Add((seq, rec));
         }
 
+        var dispatchBody = bodyText;
         var fault = TakeFault(method, recordPath);
         if (fault is not null)
         {
@@ -217,6 +218,9 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
             switch (fault.Kind)
             {
                 case FaultKind.Delay:
+                    break;
+                case FaultKind.IgnoreOffset:
+                    dispatchBody = WithoutPaging(bodyText);
                     break;
                 case FaultKind.DropConnection:
                     Record(0);
@@ -248,7 +252,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         Reply reply;
         try
         {
-            reply = rel is null ? Reply.NotFound() : Dispatch(method, rel, ctx.Request.Headers, bodyText, contentType, contentLength);
+            reply = rel is null ? Reply.NotFound() : Dispatch(method, rel, ctx.Request.Headers, dispatchBody, contentType, contentLength);
         }
         catch (Exception)
         {
@@ -256,6 +260,23 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         }
         await WriteAsync(ctx, reply).ConfigureAwait(false);
         Record(reply.Status);
+    }
+
+    /// <summary>The body without its "offset" and "page" keys; a body that is not a JSON object is left as it is.</summary>
+    private static string? WithoutPaging(string? body)
+    {
+        if (string.IsNullOrEmpty(body)) return body;
+        try
+        {
+            if (JsonNode.Parse(body) is not JsonObject obj) return body;
+            obj.Remove("offset");
+            obj.Remove("page");
+            return obj.ToJsonString();
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
     }
 
     private FaultRule? TakeFault(string method, string path)

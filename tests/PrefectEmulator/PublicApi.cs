@@ -54,6 +54,9 @@ public enum FaultKind
     Delay,
     /// <summary>Abort the TCP connection without an answer (recorded with status 0).</summary>
     DropConnection,
+    /// <summary>Answer normally but as if the body had no "offset" and no "page" (a server or proxy that ignores
+    /// them: every page is the first). The recorded body is what was sent.</summary>
+    IgnoreOffset,
 }
 
 public sealed class FaultRule

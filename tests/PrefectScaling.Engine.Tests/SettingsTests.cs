@@ -101,6 +101,40 @@ public sealed class SettingsTests : IDisposable
         Assert.DoesNotContain("secret", e.Message);
     }
 
+    [Theory]
+    [InlineData("http://user:CANARY-pw@host:4200/api")]
+    [InlineData("http://:CANARY-pw@host/api")]
+    [InlineData("http://user:CANARY/pw@host/api")] // parses as host "user", port... : refused on its text
+    [InlineData("http://user:1234/CANARY@host/api")] // parses as host "user", port 1234, path "/CANARY@host/api"
+    [InlineData("https://user:CANARY#pw@api.prefect.cloud/api")]
+    public void AUrlWithCredentialsIsRefusedFromEverySourceAndNeverShown(string url)
+    {
+        string profiles = WriteProfiles("active = \"p\"\n[profiles.p]\nPREFECT_API_URL = \"" + url + "\"\n");
+        var attempts = new List<Func<PrefectConnectionSettings>>
+        {
+            () => PrefectSettingsResolver.Resolve(new PrefectSettingsInput { ApiUrl = url }, Env(), _folder),
+            () => PrefectSettingsResolver.Resolve(new PrefectSettingsInput(), Env(("PREFECT_API_URL", url)), _folder),
+            () => PrefectSettingsResolver.Resolve(new PrefectSettingsInput(), Env(("PREFECT_PROFILES_PATH", profiles)), _folder),
+        };
+        if (Uri.TryCreate(url, UriKind.Absolute, out Uri? parsed)) attempts.Add(() => new PrefectConnectionSettings(parsed, null, null));
+        foreach (var attempt in attempts)
+        {
+            var e = Assert.Throws<PrefectApiException>(attempt);
+            Assert.Equal(PrefectErrorKind.InvalidSettings, e.Kind);
+            Assert.Contains("user information", e.Message);
+            Assert.DoesNotContain("CANARY", e.ToString());
+        }
+        Assert.DoesNotContain("CANARY", PrefectConnectionSettings.PrintableText(url));
+    }
+
+    [Theory]
+    [InlineData("http://user:pw@host:4200/api", "http://host:4200/api")]
+    [InlineData("http://user:p@ss@host/api/", "http://host/api")]
+    [InlineData("http://host/api?token=x#y", "http://host/api")]
+    [InlineData("not a url", "not a url")]
+    public void PrintableTextDropsUserInfoQueryAndFragment(string url, string printable) =>
+        Assert.Equal(printable, PrefectConnectionSettings.PrintableText(url));
+
     [Fact]
     public void CloudUrlsAreRecognisedAndUseTheKeyEvenWhenAnAuthStringIsSet()
     {

@@ -53,18 +53,20 @@ namespace PrefectScaling.Backlog
         private PrefectClient Client => _catalog.Client;
 
         /// <summary>Reads every measure for every selected queue. Any failed Prefect call fails the whole read:
-        /// a partial set of counts is never returned as if complete.</summary>
-        public async Task<BacklogReadResult> ReadAsync(IReadOnlyList<ScopeSelector> selectors, BacklogReadOptions options, IEngineLog log, CancellationToken cancellationToken)
+        /// a partial set of counts is never returned as if complete. Every request draws on <paramref name="deadline"/>
+        /// (null: a new one for this read).</summary>
+        public async Task<BacklogReadResult> ReadAsync(IReadOnlyList<ScopeSelector> selectors, BacklogReadOptions options, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
         {
             if (options.Measures == null || options.Measures.Count == 0) throw new ArgumentException("At least one measure is needed.", nameof(options));
-            ScopeResolution scope = await _catalog.ResolveAsync(selectors, options.QueueListingMaxAge, log, cancellationToken).ConfigureAwait(false);
+            deadline ??= Client.StartDeadline();
+            ScopeResolution scope = await _catalog.ResolveAsync(selectors, options.QueueListingMaxAge, log, cancellationToken, deadline).ConfigureAwait(false);
             var counts = new List<PrefectBacklogCount>();
             if (scope.Queues.Count > 0)
             {
                 foreach (BacklogMeasure measure in options.Measures.Distinct())
                 {
                     DateTimeOffset now = _clock();
-                    Dictionary<string, int> perQueue = await CountAsync(scope, measure, now, options, log, cancellationToken).ConfigureAwait(false);
+                    Dictionary<string, int> perQueue = await CountAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
                     foreach (PrefectWorkQueue queue in scope.Queues)
                     {
                         counts.Add(new PrefectBacklogCount
@@ -84,49 +86,75 @@ namespace PrefectScaling.Backlog
             return new BacklogReadResult(counts, scope.Failures);
         }
 
-        private async Task<Dictionary<string, int>> CountAsync(ScopeResolution scope, BacklogMeasure measure, DateTimeOffset now, BacklogReadOptions options, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<Dictionary<string, int>> CountAsync(ScopeResolution scope, BacklogMeasure measure, DateTimeOffset now, BacklogReadOptions options, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
+        {
+            if (scope.Queues.Count == 1) return await CountPerQueueAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await CountByPagesAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PrefectApiException e) when (e.Kind == PrefectErrorKind.TooLarge)
+            {
+                // Runs with large parameters can make a page too big to read; a count per queue is a few bytes.
+                log.Verbose(e.Message + " Counting per queue instead.");
+                return await CountPerQueueAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Fetches the matching runs page by page and groups them by queue, or counts per queue when
+        /// that takes fewer requests.</summary>
+        private async Task<Dictionary<string, int>> CountByPagesAsync(ScopeResolution scope, BacklogMeasure measure, DateTimeOffset now, BacklogReadOptions options, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             PrefectServerVersion version = scope.Version;
-            if (scope.Queues.Count == 1) return await CountPerQueueAsync(scope, measure, now, options, log, cancellationToken).ConfigureAwait(false);
 
             JsonObject query = PrefectFilters.FlowRunQuery(measure, now, version, scope.RunScope);
             var grouped = new Dictionary<string, int>(StringComparer.Ordinal);
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             int limit = _catalog.PageLimit;
 
             if (version.HasPaginate)
             {
-                JsonElement first = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.Page(query, "page", 1, limit), log, cancellationToken).ConfigureAwait(false);
-                int pages = first.TryGetProperty("pages", out JsonElement p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : 1;
+                const string paginate = "/flow_runs/paginate";
+                var guard = new PageGuard("POST " + paginate, Client.ApiUrl);
+                guard.BeforePage();
+                JsonElement first = await Client.PostAsync(paginate, PrefectFilters.Page(query, "page", 1, limit), deadline, log, cancellationToken).ConfigureAwait(false);
+                int pages = PrefectJson.RequiredCount(first, "pages", paginate);
                 // Paging costs a request per 200 runs, counting one per queue: take the cheaper.
                 if (pages - 1 > scope.Queues.Count)
-                    return await CountPerQueueAsync(scope, measure, now, options, log, cancellationToken).ConfigureAwait(false);
-                Group(Results(first, "/flow_runs/paginate"), version, grouped, seen);
+                    return await CountPerQueueAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+                guard.Expect(pages);
+                Group(Results(first, paginate), version, grouped, guard, paginate);
+                guard.AfterPage("page");
                 for (int page = 2; page <= pages; page++)
                 {
-                    JsonElement next = await Client.PostAsync("/flow_runs/paginate", PrefectFilters.Page(query, "page", page, limit), log, cancellationToken).ConfigureAwait(false);
-                    Group(Results(next, "/flow_runs/paginate"), version, grouped, seen);
+                    guard.BeforePage();
+                    JsonElement next = await Client.PostAsync(paginate, PrefectFilters.Page(query, "page", page, limit), deadline, log, cancellationToken).ConfigureAwait(false);
+                    Group(Results(next, paginate), version, grouped, guard, paginate);
+                    guard.AfterPage("page");
                 }
                 return grouped;
             }
 
             // 2.x: no total comes with a page, so page until a short one, and stop paging once it has cost
             // as much as counting per queue would.
-            for (int pagesRead = 0, offset = 0; ; pagesRead++)
+            const string filter = "/flow_runs/filter";
+            var pager = new PageGuard("POST " + filter, Client.ApiUrl);
+            for (int offset = 0; ;)
             {
-                if (pagesRead >= scope.Queues.Count)
-                    return await CountPerQueueAsync(scope, measure, now, options, log, cancellationToken).ConfigureAwait(false);
-                JsonElement page = await Client.PostAsync("/flow_runs/filter", PrefectFilters.Page(query, "offset", offset, limit), log, cancellationToken).ConfigureAwait(false);
+                if (pager.Pages >= scope.Queues.Count)
+                    return await CountPerQueueAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+                pager.BeforePage();
+                JsonElement page = await Client.PostAsync(filter, PrefectFilters.Page(query, "offset", offset, limit), deadline, log, cancellationToken).ConfigureAwait(false);
                 if (page.ValueKind != JsonValueKind.Array)
-                    throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered /flow_runs/filter with something other than a list.", endpoint: "/flow_runs/filter");
-                int rows = Group(page, version, grouped, seen);
+                    throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered " + filter + " with something other than a list.", endpoint: filter);
+                int rows = Group(page, version, grouped, pager, filter);
+                pager.AfterPage("offset");
                 if (rows < limit) return grouped;
                 offset += rows;
             }
         }
 
         /// <summary>One /flow_runs/count per queue, a few at a time.</summary>
-        private async Task<Dictionary<string, int>> CountPerQueueAsync(ScopeResolution scope, BacklogMeasure measure, DateTimeOffset now, BacklogReadOptions options, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<Dictionary<string, int>> CountPerQueueAsync(ScopeResolution scope, BacklogMeasure measure, DateTimeOffset now, BacklogReadOptions options, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             var result = new Dictionary<string, int>(StringComparer.Ordinal);
             using var gate = new SemaphoreSlim(Math.Max(1, options.CountConcurrency));
@@ -137,10 +165,8 @@ namespace PrefectScaling.Backlog
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    JsonElement answer = await Client.PostAsync("/flow_runs/count", body, log, cancellationToken).ConfigureAwait(false);
-                    if (answer.ValueKind != JsonValueKind.Number || !answer.TryGetInt32(out int count) || count < 0)
-                        throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered /flow_runs/count with something other than a count.", endpoint: "/flow_runs/count");
-                    return (Key: KeyOf(queue, scope.Version), Count: count);
+                    JsonElement answer = await Client.PostAsync("/flow_runs/count", body, deadline, log, cancellationToken).ConfigureAwait(false);
+                    return (Key: KeyOf(queue, scope.Version), Count: PrefectJson.Count(answer, "a count", "/flow_runs/count"));
                 }
                 finally
                 {
@@ -157,16 +183,18 @@ namespace PrefectScaling.Backlog
                 : throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered " + path + " without a results list.", endpoint: path);
 
         /// <summary>Adds each run once to its queue's count; returns the rows on the page.</summary>
-        private static int Group(JsonElement runs, PrefectServerVersion version, Dictionary<string, int> grouped, HashSet<string> seen)
+        private static int Group(JsonElement runs, PrefectServerVersion version, Dictionary<string, int> grouped, PageGuard guard, string path)
         {
             int rows = 0;
             foreach (JsonElement run in runs.EnumerateArray())
             {
                 rows++;
-                string? id = WorkQueueCatalog.String(run, "id");
+                string id = (run.ValueKind == JsonValueKind.Object ? WorkQueueCatalog.String(run, "id") : null)
+                            ?? throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered " + path + " with a flow run that has no id; nothing was counted.", endpoint: path);
+                // Seen before: it moved between pages. A run with no queue is never counted, but it is still a row.
+                if (!guard.Add(id)) continue;
                 string? key = WorkQueueCatalog.String(run, version.HasWorkPools ? "work_queue_id" : "work_queue_name");
-                if (id == null || key == null || !seen.Add(id)) continue;
-                grouped[key] = grouped.TryGetValue(key, out int n) ? n + 1 : 1;
+                if (key != null) grouped[key] = grouped.TryGetValue(key, out int n) ? n + 1 : 1;
             }
             return rows;
         }

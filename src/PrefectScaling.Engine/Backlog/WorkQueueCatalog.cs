@@ -60,7 +60,9 @@ namespace PrefectScaling.Backlog
 
         public PrefectClient Client => _client;
 
-        public async Task<ScopeResolution> ResolveAsync(IReadOnlyList<ScopeSelector> selectors, TimeSpan maxAge, IEngineLog log, CancellationToken cancellationToken)
+        /// <summary>The queues the selectors name. Every request draws on <paramref name="deadline"/> (null: a new one
+        /// for this call alone).</summary>
+        public async Task<ScopeResolution> ResolveAsync(IReadOnlyList<ScopeSelector> selectors, TimeSpan maxAge, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
         {
             if (selectors.Count == 0) selectors = new[] { new ScopeSelector((NamePattern?)null, null) };
             string key = string.Join("\n", selectors.Select(s => (s.Pool?.Text ?? "\0") + "\t" + (s.Queue?.Text ?? "\0")).Distinct().OrderBy(s => s, StringComparer.Ordinal));
@@ -76,7 +78,7 @@ namespace PrefectScaling.Backlog
                 }
             }
 
-            ScopeResolution resolution = await ResolveFreshAsync(selectors.Distinct().ToList(), log, cancellationToken).ConfigureAwait(false);
+            ScopeResolution resolution = await ResolveFreshAsync(selectors.Distinct().ToList(), deadline ?? _client.StartDeadline(), log, cancellationToken).ConfigureAwait(false);
             // Only a clean resolution is kept: a failure must be retried next time, not remembered.
             if (maxAge > TimeSpan.Zero && resolution.Failures.Count == 0)
             {
@@ -85,9 +87,9 @@ namespace PrefectScaling.Backlog
             return resolution;
         }
 
-        private async Task<ScopeResolution> ResolveFreshAsync(List<ScopeSelector> selectors, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<ScopeResolution> ResolveFreshAsync(List<ScopeSelector> selectors, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
-            PrefectServerVersion version = await _client.GetServerVersionAsync(log, cancellationToken).ConfigureAwait(false);
+            PrefectServerVersion version = await _client.GetServerVersionAsync(deadline, log, cancellationToken).ConfigureAwait(false);
             var failures = new List<ScopeFailure>();
             var found = new Dictionary<string, PrefectWorkQueue>(StringComparer.Ordinal);
             var wholePools = new HashSet<string>(StringComparer.Ordinal);
@@ -108,7 +110,7 @@ namespace PrefectScaling.Backlog
             if (anyPool.Count > 0)
             {
                 IReadOnlyCollection<string>? names = anyPool.All(s => s.Queue != null && !s.Queue.IsWildcard) ? anyPool.Select(s => s.Queue!.Exact!).Distinct().ToList() : null;
-                List<PrefectWorkQueue> queues = await ListQueuesAsync("/work_queues/filter", names, log, cancellationToken).ConfigureAwait(false);
+                List<PrefectWorkQueue> queues = await ListQueuesAsync("/work_queues/filter", names, deadline, log, cancellationToken).ConfigureAwait(false);
                 foreach (ScopeSelector selector in anyPool)
                 {
                     List<PrefectWorkQueue> matched = queues.Where(q => selector.Queue == null || selector.Queue.Matches(q.WorkQueue)).ToList();
@@ -125,7 +127,7 @@ namespace PrefectScaling.Backlog
             List<ScopeSelector> poolWildcards = selectors.Where(s => s.Pool != null && s.Pool.IsWildcard).ToList();
             if (poolWildcards.Count > 0)
             {
-                List<PrefectWorkPool> pools = await ListPoolsAsync(null, log, cancellationToken).ConfigureAwait(false);
+                List<PrefectWorkPool> pools = await ListPoolsAsync(null, log, cancellationToken, deadline).ConfigureAwait(false);
                 foreach (ScopeSelector selector in poolWildcards)
                     foreach (PrefectWorkPool pool in pools.Where(p => selector.Pool!.Matches(p.Name)))
                     {
@@ -147,7 +149,7 @@ namespace PrefectScaling.Backlog
                 List<PrefectWorkQueue> queues;
                 try
                 {
-                    queues = await ListQueuesAsync("/work_pools/" + PrefectFilters.Segment(pool.Key) + "/queues/filter", names, log, cancellationToken).ConfigureAwait(false);
+                    queues = await ListQueuesAsync("/work_pools/" + PrefectFilters.Segment(pool.Key) + "/queues/filter", names, deadline, log, cancellationToken).ConfigureAwait(false);
                 }
                 catch (PrefectApiException e) when (e.Kind == PrefectErrorKind.NotFound)
                 {
@@ -184,10 +186,11 @@ namespace PrefectScaling.Backlog
         }
 
         /// <summary>Pools by name (all of them when names is null), with their type and paused state.</summary>
-        public async Task<List<PrefectWorkPool>> ListPoolsAsync(IReadOnlyCollection<string>? names, IEngineLog log, CancellationToken cancellationToken)
+        public async Task<List<PrefectWorkPool>> ListPoolsAsync(IReadOnlyCollection<string>? names, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
         {
+            const string path = "/work_pools/filter";
             var pools = new List<PrefectWorkPool>();
-            foreach (JsonElement item in await ListPagedAsync("/work_pools/filter", offset => PrefectFilters.PoolListing(names, offset), log, cancellationToken).ConfigureAwait(false))
+            foreach (JsonElement item in await ListPagedAsync(path, offset => PrefectFilters.PoolListing(names, offset), deadline ?? _client.StartDeadline(), log, cancellationToken).ConfigureAwait(false))
             {
                 pools.Add(new PrefectWorkPool
                 {
@@ -195,29 +198,26 @@ namespace PrefectScaling.Backlog
                     Id = String(item, "id") ?? string.Empty,
                     Type = String(item, "type"),
                     IsPaused = Bool(item, "is_paused"),
-                    ConcurrencyLimit = Int(item, "concurrency_limit"),
+                    ConcurrencyLimit = PrefectJson.OptionalCount(item, "concurrency_limit", path),
                     Status = String(item, "status"),
                 });
             }
             return pools;
         }
 
-        private async Task<List<PrefectWorkQueue>> ListQueuesAsync(string path, IReadOnlyCollection<string>? names, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<List<PrefectWorkQueue>> ListQueuesAsync(string path, IReadOnlyCollection<string>? names, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             var queues = new List<PrefectWorkQueue>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (JsonElement item in await ListPagedAsync(path, offset => PrefectFilters.QueueListing(names, offset), log, cancellationToken).ConfigureAwait(false))
+            foreach (JsonElement item in await ListPagedAsync(path, offset => PrefectFilters.QueueListing(names, offset), deadline, log, cancellationToken).ConfigureAwait(false))
             {
-                string id = String(item, "id") ?? string.Empty;
-                if (!seen.Add(id)) continue; // a queue that moved between pages
                 queues.Add(new PrefectWorkQueue
                 {
-                    Id = id,
+                    Id = String(item, "id")!,
                     WorkQueue = String(item, "name") ?? string.Empty,
                     WorkPool = String(item, "work_pool_name"),
                     IsPaused = Bool(item, "is_paused"),
-                    ConcurrencyLimit = Int(item, "concurrency_limit"),
-                    Priority = Int(item, "priority"),
+                    ConcurrencyLimit = PrefectJson.OptionalCount(item, "concurrency_limit", path),
+                    Priority = PrefectJson.OptionalCount(item, "priority", path),
                     Status = String(item, "status"),
                     LastPolled = Time(item, "last_polled"),
                     Description = String(item, "description"),
@@ -227,31 +227,41 @@ namespace PrefectScaling.Backlog
             return queues;
         }
 
-        /// <summary>Pages through a listing endpoint. If the server's limit was lowered below 200 it says so in a
-        /// 422, and the listing goes on with the server's limit.</summary>
-        private async Task<List<JsonElement>> ListPagedAsync(string path, Func<int, JsonObject> bodyForOffset, IEngineLog log, CancellationToken cancellationToken)
+        /// <summary>Pages through a listing endpoint, each item once (by id). If the server's limit was lowered below
+        /// 200 it says so in a 422, and the listing goes on with the server's limit.</summary>
+        private async Task<List<JsonElement>> ListPagedAsync(string path, Func<int, JsonObject> bodyForOffset, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             var items = new List<JsonElement>();
+            var guard = new PageGuard("POST " + path, _client.ApiUrl);
             for (int offset = 0; ;)
             {
                 JsonObject body = bodyForOffset(offset);
                 int limit = Volatile.Read(ref _pageLimit);
                 body["limit"] = limit;
                 JsonElement page;
+                guard.BeforePage();
                 try
                 {
-                    page = await _client.PostAsync(path, body, log, cancellationToken).ConfigureAwait(false);
+                    page = await _client.PostAsync(path, body, deadline, log, cancellationToken).ConfigureAwait(false);
                 }
                 catch (PrefectApiException e) when (e.StatusCode == 422 && LimitCeiling.Match(e.Message) is Match m && m.Success
                                                      && int.TryParse(m.Groups[1].Value, out int ceiling) && ceiling > 0 && ceiling < limit)
                 {
                     Volatile.Write(ref _pageLimit, ceiling);
+                    guard.NotAnswered();
                     continue;
                 }
                 if (page.ValueKind != JsonValueKind.Array)
                     throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered " + path + " with something other than a list.", endpoint: path);
                 int count = 0;
-                foreach (JsonElement item in page.EnumerateArray()) { items.Add(item); count++; }
+                foreach (JsonElement item in page.EnumerateArray())
+                {
+                    count++;
+                    string id = (item.ValueKind == JsonValueKind.Object ? String(item, "id") : null)
+                                ?? throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "The Prefect API answered " + path + " with an item that has no id.", endpoint: path);
+                    if (guard.Add(id)) items.Add(item); // else it moved between pages
+                }
+                guard.AfterPage("offset");
                 if (count < limit) return items;
                 offset += count;
             }
@@ -275,9 +285,6 @@ namespace PrefectScaling.Backlog
 
         private static bool Bool(JsonElement item, string name) =>
             item.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.True;
-
-        private static int? Int(JsonElement item, string name) =>
-            item.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int i) ? i : (int?)null;
 
         private static DateTime? Time(JsonElement item, string name) =>
             String(item, name) is string text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset time)

@@ -162,18 +162,53 @@ namespace PrefectScaling.Metrics
             };
         }
 
-        /// <summary>Adds together data for the same metric, dimensions and moment.</summary>
+        /// <summary>Adds together data for the same metric, dimensions and moment. Dimensions are compared as the
+        /// set of names and values CloudWatch sees, never as joined text: a name holding ",WorkQueue=" must not
+        /// make two series one.</summary>
         public static List<BacklogMetricDatum> Combine(IEnumerable<BacklogMetricDatum> data)
         {
             var combined = new List<BacklogMetricDatum>();
-            var byKey = new Dictionary<string, BacklogMetricDatum>(StringComparer.Ordinal);
+            var byKey = new Dictionary<(string Namespace, string MetricName, DimensionSet Dimensions, long Ticks), BacklogMetricDatum>();
             foreach (BacklogMetricDatum datum in data)
             {
-                string key = datum.Namespace + "\n" + datum.MetricName + "\n" + datum.DimensionText + "\n" + datum.Timestamp.Ticks;
+                var key = (datum.Namespace, datum.MetricName, new DimensionSet(datum.Dimensions), datum.Timestamp.Ticks);
                 if (byKey.TryGetValue(key, out BacklogMetricDatum? existing)) existing.Value += datum.Value;
                 else { byKey[key] = datum; combined.Add(datum); }
             }
             return combined;
+        }
+
+        /// <summary>Dimensions as CloudWatch identifies a series by them: names and values, case-sensitive, in any order.</summary>
+        private sealed class DimensionSet : IEquatable<DimensionSet>
+        {
+            private readonly KeyValuePair<string, string>[] _sorted;
+
+            public DimensionSet(IEnumerable<KeyValuePair<string, string>> dimensions)
+            {
+                _sorted = dimensions.OrderBy(d => d.Key, StringComparer.Ordinal).ThenBy(d => d.Value, StringComparer.Ordinal).ToArray();
+            }
+
+            public bool Equals(DimensionSet? other)
+            {
+                if (other == null || other._sorted.Length != _sorted.Length) return false;
+                for (int i = 0; i < _sorted.Length; i++)
+                {
+                    if (!string.Equals(_sorted[i].Key, other._sorted[i].Key, StringComparison.Ordinal) ||
+                        !string.Equals(_sorted[i].Value, other._sorted[i].Value, StringComparison.Ordinal))
+                        return false;
+                }
+                return true;
+            }
+
+            public override bool Equals(object? obj) => Equals(obj as DimensionSet);
+
+            public override int GetHashCode()
+            {
+                int hash = 17;
+                foreach (KeyValuePair<string, string> d in _sorted)
+                    hash = unchecked((hash * 31 + StringComparer.Ordinal.GetHashCode(d.Key)) * 31 + StringComparer.Ordinal.GetHashCode(d.Value));
+                return hash;
+            }
         }
 
         internal static DateTime Utc(DateTime value) => value.Kind switch

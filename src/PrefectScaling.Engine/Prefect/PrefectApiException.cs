@@ -15,6 +15,9 @@ namespace PrefectScaling.Prefect
         ConnectionFailed,
         UnexpectedResponse,
         Unsupported,
+
+        /// <summary>An answer or a listing larger than any real Prefect server sends: refused, never cut short.</summary>
+        TooLarge,
     }
 
     /// <summary>A Prefect call that failed, with a message fit to show a user: it names the endpoint and

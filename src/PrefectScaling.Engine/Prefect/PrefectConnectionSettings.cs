@@ -50,6 +50,19 @@ namespace PrefectScaling.Prefect
         public static string Printable(Uri url) =>
             string.IsNullOrEmpty(url.UserInfo) ? url.AbsoluteUri.TrimEnd('/') : url.AbsoluteUri.Replace(url.UserInfo + "@", string.Empty).TrimEnd('/');
 
+        /// <summary>A URL as it was given (valid or not), fit to print as an error's target: whatever stands before
+        /// an '@' after the scheme (user info, which can hold a password) and any query or fragment are dropped.</summary>
+        public static string PrintableText(string? text)
+        {
+            string value = (text ?? string.Empty).Trim();
+            int start = value.IndexOf("://", StringComparison.Ordinal);
+            start = start < 0 ? 0 : start + 3;
+            int at = value.LastIndexOf('@');
+            if (at >= start) value = value.Substring(0, start) + value.Substring(at + 1);
+            int cut = value.IndexOfAny(new[] { '?', '#' });
+            return (cut < 0 ? value : value.Substring(0, cut)).TrimEnd('/');
+        }
+
         /// <summary>Removes the secret from text that came from elsewhere (a server's error body, say).</summary>
         public string Redact(string text)
         {
@@ -68,12 +81,17 @@ namespace PrefectScaling.Prefect
             string text = (value ?? string.Empty).Trim();
             if (text.Length == 0)
                 throw new PrefectApiException(PrefectErrorKind.InvalidSettings, "The Prefect API URL is empty. Pass -PrefectApiUrl, set PREFECT_API_URL, or set it in the active Prefect profile.");
+            // Checked on the text, before parsing: a password with '/' or '#' in it would otherwise parse as a
+            // host and path, and be sent, and printed. No Prefect API URL has an '@'.
+            if (text.IndexOf('@') >= 0)
+                throw new PrefectApiException(PrefectErrorKind.InvalidSettings,
+                    "The Prefect API URL carries user information (user:password@host); it is not shown here and not used. Pass credentials with -PrefectCredential or PREFECT_API_AUTH_STRING instead.");
             if (!Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
                 throw new PrefectApiException(PrefectErrorKind.InvalidSettings,
                     "The Prefect API URL is not an absolute http(s) URL. Expected something like http://127.0.0.1:4200/api or https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>.");
             if (!string.IsNullOrEmpty(uri.UserInfo))
                 throw new PrefectApiException(PrefectErrorKind.InvalidSettings,
-                    "The Prefect API URL carries user information; pass credentials with -PrefectCredential or PREFECT_API_AUTH_STRING instead.");
+                    "The Prefect API URL carries user information; it is not shown here and not used. Pass credentials with -PrefectCredential or PREFECT_API_AUTH_STRING instead.");
             if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
                 throw new PrefectApiException(PrefectErrorKind.InvalidSettings, "The Prefect API URL must not have a query string or fragment: " + uri.GetLeftPart(UriPartial.Path));
             // Paths are appended to the base, so keep exactly one form: no trailing slash.

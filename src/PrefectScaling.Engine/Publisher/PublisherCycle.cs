@@ -57,9 +57,15 @@ namespace PrefectScaling.Publisher
                 new[] { "PREFECT_API_URL from the publisher's configuration", "secret from SSM parameter " + (configuration.SecretParameter ?? "(none)") });
         }
 
-        /// <summary>Reads and publishes; with <paramref name="publish"/> false it reads and builds the data but
-        /// sends nothing (Test-PrefectBacklogPublisher -WhatIf).</summary>
-        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, bool publish = true)
+        /// <summary>What is left of the function's timeout for the Prefect read of a sample that starts now,
+        /// keeping room for the AWS calls after it.</summary>
+        public static TimeSpan PrefectBudget(PublisherConfiguration configuration, TimeSpan sinceInvocationStarted) =>
+            TimeSpan.FromSeconds(PublisherInstallSpec.TimeoutFor(configuration.SampleIntervalSeconds) - PublisherInstallSpec.AwsAllowanceSeconds) - sinceInvocationStarted;
+
+        /// <summary>One cycle. Every Prefect request of it shares one deadline: the connection's, or
+        /// <paramref name="prefectBudget"/> when that is shorter. With <paramref name="publish"/> false it reads and
+        /// builds the data but sends nothing (Test-PrefectBacklogPublisher -WhatIf).</summary>
+        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true)
         {
             var clock = Stopwatch.StartNew();
             int requestsBefore = _prefect.Client.RequestCount;
@@ -68,7 +74,8 @@ namespace PrefectScaling.Publisher
                 Measures = _configuration.Measures,
                 QueueListingMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
             };
-            BacklogReadResult backlog = await _prefect.Backlog.ReadAsync(_configuration.Scopes, options, log, cancellationToken).ConfigureAwait(false);
+            PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
+            BacklogReadResult backlog = await _prefect.Backlog.ReadAsync(_configuration.Scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             if (backlog.Failures.Count > 0)
             {
                 // A scope that cannot be read must not be published as a smaller backlog.

@@ -45,8 +45,17 @@ namespace PrefectScaling.Publisher
         public string LogGroupName => "/aws/lambda/" + Name;
         public bool InVpc => SubnetIds.Count > 0;
 
-        /// <summary>Seconds: room for every sample of the minute, and for a Prefect call that runs to its 60-second deadline.</summary>
-        public int Timeout => Configuration.SampleIntervalSeconds < 60 ? 150 : 90;
+        /// <summary>Seconds: the function's timeout.</summary>
+        public int Timeout => TimeoutFor(Configuration.SampleIntervalSeconds);
+
+        /// <summary>Seconds kept for the AWS calls of an invocation (the secret at a cold start, DescribeServices, PutMetricData).</summary>
+        public const int AwsAllowanceSeconds = 30;
+
+        /// <summary>The function's timeout, derived from the Prefect read's deadline so that it is always longer: the
+        /// minute over which samples start, one whole read, and the AWS calls. The function gives a late sample only
+        /// what is left (<see cref="PublisherCycle.PrefectBudget"/>), so it is never cut off mid-read.</summary>
+        public static int TimeoutFor(int sampleIntervalSeconds) =>
+            (sampleIntervalSeconds < 60 ? 60 : 0) + Prefect.PrefectHttpOptions.DefaultDeadlineSeconds + AwsAllowanceSeconds;
 
         public static string RoleNameFor(string name) => name + "-role";
         public static string SecretParameterNameFor(string name) => "/prefectscaling/" + name + "/prefect-secret";

@@ -48,6 +48,7 @@ namespace PrefectScaling.Commands
             PrefectErrorKind.ConnectionFailed => ErrorCategory.ConnectionError,
             PrefectErrorKind.UnexpectedResponse => ErrorCategory.InvalidResult,
             PrefectErrorKind.Unsupported => ErrorCategory.NotImplemented,
+            PrefectErrorKind.TooLarge => ErrorCategory.LimitsExceeded,
             _ => ErrorCategory.NotSpecified,
         };
     }

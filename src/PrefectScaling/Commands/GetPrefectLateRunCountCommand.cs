@@ -29,7 +29,7 @@ namespace PrefectScaling.Commands
                     Measures = Measure.Distinct().ToList(),
                     QueueListingMaxAge = TimeSpan.FromSeconds(QueueListingCacheSeconds),
                 };
-                ReadEachServer((connection, selectors, log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct),
+                ReadEachServer((connection, selectors, deadline, log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct, deadline),
                     result => result.Failures, result => result.Counts);
             }
             finally

@@ -16,10 +16,10 @@ namespace PrefectScaling.Commands
         {
             try
             {
-                ReadEachServer(async (connection, selectors, log, ct) =>
+                ReadEachServer(async (connection, selectors, deadline, log, ct) =>
                 {
-                    ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct).ConfigureAwait(false);
-                    await AddPoolDetailsAsync(connection.Catalog, found, log, ct).ConfigureAwait(false);
+                    ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct, deadline).ConfigureAwait(false);
+                    await AddPoolDetailsAsync(connection.Catalog, found, deadline, log, ct).ConfigureAwait(false);
                     return found;
                 }, found => found.Failures, found => found.Queues);
             }
@@ -29,11 +29,11 @@ namespace PrefectScaling.Commands
             }
         }
 
-        private static async System.Threading.Tasks.Task AddPoolDetailsAsync(WorkQueueCatalog catalog, ScopeResolution resolution, IEngineLog log, System.Threading.CancellationToken ct)
+        private static async System.Threading.Tasks.Task AddPoolDetailsAsync(WorkQueueCatalog catalog, ScopeResolution resolution, PrefectDeadline deadline, IEngineLog log, System.Threading.CancellationToken ct)
         {
             List<string> names = resolution.Queues.Where(q => q.WorkPool != null).Select(q => q.WorkPool!).Distinct().ToList();
             if (!resolution.Version.HasWorkPools || names.Count == 0) return;
-            Dictionary<string, PrefectWorkPool> pools = (await catalog.ListPoolsAsync(names, log, ct).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
+            Dictionary<string, PrefectWorkPool> pools = (await catalog.ListPoolsAsync(names, log, ct, deadline).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
             foreach (PrefectWorkQueue queue in resolution.Queues)
             {
                 if (queue.WorkPool != null && pools.TryGetValue(queue.WorkPool, out PrefectWorkPool? pool))

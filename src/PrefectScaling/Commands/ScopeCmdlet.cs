@@ -56,12 +56,14 @@ namespace PrefectScaling.Commands
 
         /// <summary>Runs the engine once per API URL over the selectors gathered for it (null URL: the environment's
         /// or profile's), then writes an error per selector that failed and the objects read. A server whose read
-        /// fails reports nothing at all: a partial answer must not pass for a whole one.</summary>
+        /// fails reports nothing at all: a partial answer must not pass for a whole one. Every request of the call
+        /// shares one deadline, however many servers and pages it takes.</summary>
         protected void ReadEachServer<TResult>(
-            Func<PrefectConnection, IReadOnlyList<ScopeSelector>, IEngineLog, CancellationToken, Task<TResult>> read,
+            Func<PrefectConnection, IReadOnlyList<ScopeSelector>, PrefectDeadline, IEngineLog, CancellationToken, Task<TResult>> read,
             Func<TResult, IEnumerable<ScopeFailure>> failures,
             Func<TResult, IEnumerable<object>> objects)
         {
+            PrefectDeadline? deadline = null;
             foreach (var group in _selectors.GroupBy(s => s.ApiUrl, StringComparer.Ordinal))
             {
                 IReadOnlyList<ScopeSelector> selectors = group.Select(s => s.Selector).Distinct().ToList();
@@ -69,11 +71,13 @@ namespace PrefectScaling.Commands
                 try
                 {
                     PrefectConnection connection = Connect(group.Key);
-                    result = RunEngine((log, ct) => read(connection, selectors, log, ct));
+                    PrefectDeadline shared = deadline ??= connection.Client.StartDeadline();
+                    result = RunEngine((log, ct) => read(connection, selectors, shared, log, ct));
                 }
                 catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
                 {
-                    WriteError(ErrorRecords.From(e, group.Key ?? (object)"PREFECT_API_URL"));
+                    // The URL as given may hold a password: the target is its printable form.
+                    WriteError(ErrorRecords.From(e, group.Key == null ? "PREFECT_API_URL" : PrefectConnectionSettings.PrintableText(group.Key)));
                     continue;
                 }
                 foreach (ScopeFailure failure in failures(result)) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));

@@ -58,7 +58,7 @@ namespace PrefectScaling.Commands
                     PublisherCycleResult cycle = RunEngine(async (log, ct) =>
                     {
                         PrefectConnectionSettings settings = await PublisherCycle.ResolvePrefectSettingsAsync(configuration, aws, log, ct).ConfigureAwait(false);
-                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(log, ct, publish).ConfigureAwait(false);
+                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(log, ct, publish: publish).ConfigureAwait(false);
                     });
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
