@@ -87,6 +87,12 @@ public sealed class ScalingPlannerTests : IDisposable
         Assert.False(ScalingNames.IsServiceName(name, cluster, new string('s', 254)));
         // Two scopes that differ only past the readable part still get different names.
         Assert.NotEqual(ScalingNames.BaseName(cluster, service, null, queue), ScalingNames.BaseName(cluster, service, null, queue[..^1] + "x"));
+        // The first release's long names (cut to 187 characters, '-', a hash) are still recognised, and its
+        // prefix stays within DescribeAlarms' AlarmNamePrefix limit.
+        string legacy = ScalingNames.LegacyBaseName(cluster, service, null, "q");
+        Assert.Equal(200, legacy.Length);
+        Assert.True(ScalingNames.IsServiceName(legacy + ":out", cluster, service));
+        Assert.True(ScalingNames.LegacyServicePrefix(cluster, service).Length <= 255);
         // Policy names are printable ASCII (\p{Print}); the readable part is simplified, the hash keeps it exact.
         string odd = ScalingNames.BaseName("c", "s", "team a+b ü", "etl \"quoted\" & 100% #1 ü?");
         Assert.All(odd, ch => Assert.InRange(ch, ' ', '~'));

@@ -33,7 +33,14 @@ namespace PrefectScaling.Publisher
             var state = new PublisherState { Name = name, Region = _aws.Region, Partition = Partition(_aws.Region) };
             state.AccountId = await _aws.GetAccountIdAsync(log, ct).ConfigureAwait(false);
             state.Function = await OrNull(AwsOperations.Lambda.GetFunction, new JsonObject { ["FunctionName"] = name }, log, ct).ConfigureAwait(false) as JsonObject;
-            state.FunctionIsManaged = state.Function != null && TagsNamePublisher(state.Function["Tags"], name);
+            if (state.Function != null)
+            {
+                // GetFunction returns Tags only to callers allowed lambda:ListTags; ask for them when they are absent.
+                JsonNode? tags = state.Function["Tags"];
+                if (tags == null && (string?)state.Function["Configuration"]?["FunctionArn"] is string functionArn)
+                    tags = (await _aws.InvokeAsync(AwsOperations.Lambda.ListTags, new JsonObject { ["Resource"] = functionArn }, log, ct).ConfigureAwait(false))?["Tags"];
+                state.FunctionIsManaged = TagsNamePublisher(tags, name);
+            }
             state.Rule = await OrNull(AwsOperations.EventBridge.DescribeRule, new JsonObject { ["Name"] = name }, log, ct).ConfigureAwait(false) as JsonObject;
             if (state.Rule != null)
             {

@@ -97,7 +97,7 @@ namespace PrefectScaling.Scaling
             if (name.Length <= 200) return name;
             using var sha = SHA256.Create();
             string hash = string.Concat(sha.ComputeHash(Encoding.UTF8.GetBytes(name)).Take(6).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
-            return name.Substring(0, 187) + "-" + hash;
+            return name.Substring(0, LegacyHead) + "-" + hash;
         }
 
         /// <summary>Every name the module has used for one scope: the new ones and the first release's.</summary>
@@ -127,11 +127,21 @@ namespace PrefectScaling.Scaling
         /// actions on this service's policies for an alarm.</summary>
         public static bool IsLegacyServiceName(string name, string cluster, string service)
         {
-            string prefix = LegacyServicePrefix(cluster, service);
-            return name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length;
+            string prefix = LegacyPrefix + cluster + "-" + service + "-";
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length) return true;
+            // The first release cut names over 200 characters to 187, a '-' and a hash.
+            return prefix.Length > LegacyHead && name.Length >= 200 && name[LegacyHead] == '-' && name.StartsWith(prefix.Substring(0, LegacyHead), StringComparison.Ordinal);
         }
 
-        public static string LegacyServicePrefix(string cluster, string service) => LegacyPrefix + cluster + "-" + service + "-";
+        /// <summary>The start of every first-release name of a service (what DescribeAlarms is asked for; at most
+        /// 187 characters, as the first release cut long names, so also within AlarmNamePrefix's 255).</summary>
+        public static string LegacyServicePrefix(string cluster, string service)
+        {
+            string prefix = LegacyPrefix + cluster + "-" + service + "-";
+            return prefix.Length <= LegacyHead ? prefix : prefix.Substring(0, LegacyHead);
+        }
+
+        private const int LegacyHead = 187;
 
         /// <summary>The tags the module puts on every alarm it makes (CloudWatch tag values are at most 256
         /// characters, so cluster and service go in two tags rather than one resource id of up to 519).</summary>
