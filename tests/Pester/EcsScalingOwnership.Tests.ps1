@@ -136,6 +136,16 @@ Describe 'Scaling touches only what the module made, against moto' {
         Get-Alarm | Should -BeNullOrEmpty
     }
 
+    It 'refuses -DeregisterTarget while the target carries a scheduled action (AWS deletes those with it too)' {
+        New-EcsService prod agent
+        Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent @step
+        Invoke-Cli application-autoscaling put-scheduled-action --service-namespace ecs --resource-id service/prod/agent --scalable-dimension ecs:service:DesiredCount `
+            --scheduled-action-name nightly --schedule 'cron(0 22 * * ? *)' --scalable-target-action 'MinCapacity=0,MaxCapacity=1' | Out-Null
+        Clear-AwsCapturedRequest $proxy
+        { Remove-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent -DeregisterTarget -Force -ErrorAction Stop } | Should -Throw '*scheduled action nightly*'
+        Get-Mutation | Should -BeNullOrEmpty
+    }
+
     Context 'Remove-PrefectEcsScalingPolicy -DeregisterTarget' {
         BeforeEach {
             New-EcsService prod agent

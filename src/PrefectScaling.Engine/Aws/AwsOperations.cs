@@ -17,7 +17,6 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteAlarms = AwsOperation.Query(S, "DeleteAlarms");
             /// <summary>Input member ResourceARN (an alarm's ARN); answers Tags.</summary>
             public static readonly AwsOperation ListTagsForResource = AwsOperation.Query(S, "ListTagsForResource", "Tags");
-            public static readonly AwsOperation TagResource = AwsOperation.Query(S, "TagResource");
         }
 
         public static class ApplicationAutoScaling
@@ -31,7 +30,6 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteScalingPolicy = AwsOperation.Json(S, "DeleteScalingPolicy");
             public static readonly AwsOperation DescribeScalingActivities = AwsOperation.Json(S, "DescribeScalingActivities");
             public static readonly AwsOperation DescribeScheduledActions = AwsOperation.Json(S, "DescribeScheduledActions");
-            public static readonly AwsOperation PutScheduledAction = AwsOperation.Json(S, "PutScheduledAction");
         }
 
         public static class EventBridge
