@@ -18,8 +18,8 @@ Describe 'ECS scaling policies against moto' {
             $targets = (Invoke-AwsCli -EndpointUrl $moto.Url application-autoscaling describe-scalable-targets --service-namespace ecs).ScalableTargets |
                 Where-Object ResourceId -eq $resourceId
             $policies = @((Invoke-AwsCli -EndpointUrl $moto.Url application-autoscaling describe-scaling-policies --service-namespace ecs).ScalingPolicies |
-                Where-Object { $_.ResourceId -eq $resourceId -and $_.PolicyName -like 'PrefectScaling-*' } | Sort-Object PolicyName)
-            $alarms = @((Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch describe-alarms --alarm-name-prefix 'PrefectScaling-').MetricAlarms | Sort-Object AlarmName)
+                Where-Object { $_.ResourceId -eq $resourceId -and $_.PolicyName -like 'PrefectScaling*' } | Sort-Object PolicyName)
+            $alarms = @((Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch describe-alarms --alarm-name-prefix 'PrefectScaling').MetricAlarms | Sort-Object AlarmName)
             [pscustomobject]@{ Targets = @($targets); Policies = $policies; Alarms = $alarms }
         }
 
@@ -46,7 +46,7 @@ Describe 'ECS scaling policies against moto' {
             $state.Targets[0].ScalableDimension | Should -Be 'ecs:service:DesiredCount'
             $state.Policies | Should -HaveCount 1
             $policy = $state.Policies[0]
-            $policy.PolicyName | Should -Be 'PrefectScaling-prod-prefect-agent-ecs-workers-default'
+            $policy.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-workers/default~[0-9a-f]{16}$'
             $policy.PolicyType | Should -Be 'TargetTrackingScaling'
             $config = $policy.TargetTrackingScalingPolicyConfiguration
             $config.TargetValue | Should -Be 2
@@ -55,7 +55,7 @@ Describe 'ECS scaling policies against moto' {
             ($config.CustomizedMetricSpecification.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',' | Should -Be 'WorkPool=ecs-workers,WorkQueue=default'
             $config.ScaleOutCooldown | Should -Be 60
             $config.ScaleInCooldown | Should -Be 300
-            $state.Alarms | Where-Object AlarmName -like 'PrefectScaling-*' | Should -BeNullOrEmpty
+            $state.Alarms | Where-Object AlarmName -like 'PrefectScaling*' | Should -BeNullOrEmpty
         }
 
         It 'changes nothing when run again, three times over, and says so' {
@@ -101,7 +101,8 @@ Describe 'ECS scaling policies against moto' {
         It 'puts a scale-out and a scale-in policy with their alarms' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -ScaleInAfterPeriods 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName | Should -Be @('PrefectScaling-prod-prefect-agent-etl:in', 'PrefectScaling-prod-prefect-agent-etl:out')
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}:(in|out)$'
+            $state.Policies.PolicyName | Should -HaveCount 2
             $out = $state.Policies | Where-Object PolicyName -like '*:out'
             $steps = $out.StepScalingPolicyConfiguration.StepAdjustments
             $steps | Should -HaveCount 2
@@ -112,7 +113,7 @@ Describe 'ECS scaling policies against moto' {
             $steps[1].PSObject.Properties.Name | Should -Not -Contain 'MetricIntervalUpperBound'
             $steps[1].ScalingAdjustment | Should -Be 3
 
-            $state.Alarms.AlarmName | Should -Be @('PrefectScaling-prod-prefect-agent-etl:in', 'PrefectScaling-prod-prefect-agent-etl:out')
+            $state.Alarms.AlarmName | Should -Be $state.Policies.PolicyName
             $outAlarm = $state.Alarms | Where-Object AlarmName -like '*:out'
             $outAlarm.MetricName | Should -Be 'LateFlowRuns'
             $outAlarm.Threshold | Should -Be 1
@@ -145,7 +146,8 @@ Describe 'ECS scaling policies against moto' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
             Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -TargetTracking -TargetValue 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName | Should -Be 'PrefectScaling-prod-prefect-agent-etl'
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}$'
+            $state.Policies | Should -HaveCount 1
             $state.Alarms | Should -BeNullOrEmpty
         }
     }
@@ -154,7 +156,8 @@ Describe 'ECS scaling policies against moto' {
         It 'tracks backlog per task and adds a wake policy with a metric-math alarm' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName | Should -Be @('PrefectScaling-prod-prefect-agent-pool-default', 'PrefectScaling-prod-prefect-agent-pool-default:wake')
+            $state.Policies.PolicyName[0] | Should -Match '^PrefectScaling/prod/prefect-agent/pool/default~[0-9a-f]{16}$'
+            $state.Policies.PolicyName[1] | Should -Be ($state.Policies.PolicyName[0] + ':wake')
             $tracking = $state.Policies[0].TargetTrackingScalingPolicyConfiguration
             $tracking.TargetValue | Should -Be 3
             $tracking.CustomizedMetricSpecification.MetricName | Should -Be 'LateFlowRunsPerTask'
@@ -192,7 +195,7 @@ Describe 'ECS scaling policies against moto' {
             $rows.MaxCapacity | Select-Object -Unique | Should -Be 8
 
             Remove-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -Force
-            (Get-AwsScalingState).Policies.PolicyName | Should -Be 'PrefectScaling-prod-prefect-agent-default'
+            (Get-AwsScalingState).Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/default~[0-9a-f]{16}$'
             (Get-AwsScalingState).Alarms | Should -BeNullOrEmpty
 
             Remove-PrefectEcsScalingPolicy @aws @service -DeregisterTarget -Force

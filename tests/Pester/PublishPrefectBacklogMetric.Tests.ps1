@@ -92,7 +92,7 @@ Describe 'Publishing the backlog to CloudWatch on moto' {
             @{ Name = 'a negative count'; Splat = @{ WorkQueue = 'q'; Count = -1 }; Match = 'negative' }
             @{ Name = 'NaN'; Splat = @{ WorkQueue = 'q'; Count = [double]::NaN }; Match = 'finite' }
             @{ Name = 'infinity'; Splat = @{ WorkQueue = 'q'; Count = [double]::PositiveInfinity }; Match = 'finite' }
-            @{ Name = 'a queue name over 255 characters'; Splat = @{ WorkQueue = ('x' * 256); Count = 1 }; Match = '255' }
+            @{ Name = 'a queue name over 1024 characters (Dimension Value limit)'; Splat = @{ WorkQueue = ('x' * 1025); Count = 1 }; Match = '1024' }
             @{ Name = 'an AWS/ namespace'; Splat = @{ WorkQueue = 'q'; Count = 1; Namespace = 'AWS/ECS' }; Match = 'AWS/' }
             @{ Name = 'a timestamp from last month'; Splat = @{ WorkQueue = 'q'; Count = 1; Timestamp = [DateTime]::UtcNow.AddDays(-30) }; Match = '14 days' }
         ) {

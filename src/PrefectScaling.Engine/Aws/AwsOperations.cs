@@ -15,6 +15,8 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DescribeAlarms = AwsOperation.Query(S, "DescribeAlarms",
                 "MetricAlarms", "CompositeAlarms", "Dimensions", "AlarmActions", "OKActions", "InsufficientDataActions", "Metrics");
             public static readonly AwsOperation DeleteAlarms = AwsOperation.Query(S, "DeleteAlarms");
+            /// <summary>Input member ResourceARN (an alarm's ARN); answers Tags.</summary>
+            public static readonly AwsOperation ListTagsForResource = AwsOperation.Query(S, "ListTagsForResource", "Tags");
         }
 
         public static class ApplicationAutoScaling
@@ -27,6 +29,7 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DescribeScalingPolicies = AwsOperation.Json(S, "DescribeScalingPolicies");
             public static readonly AwsOperation DeleteScalingPolicy = AwsOperation.Json(S, "DeleteScalingPolicy");
             public static readonly AwsOperation DescribeScalingActivities = AwsOperation.Json(S, "DescribeScalingActivities");
+            public static readonly AwsOperation DescribeScheduledActions = AwsOperation.Json(S, "DescribeScheduledActions");
         }
 
         public static class EventBridge
@@ -102,6 +105,8 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteLogGroup = AwsOperation.Json(S, "DeleteLogGroup");
             public static readonly AwsOperation PutRetentionPolicy = AwsOperation.Json(S, "PutRetentionPolicy");
             public static readonly AwsOperation DescribeLogGroups = AwsOperation.Json(S, "DescribeLogGroups");
+            /// <summary>Input member resourceArn (a log group's ARN without ":*"); answers tags (a map).</summary>
+            public static readonly AwsOperation ListTagsForResource = AwsOperation.Json(S, "ListTagsForResource");
         }
     }
 }

@@ -75,9 +75,7 @@ namespace PrefectScaling.Metrics
         /// <summary>Checks the options on their own, before any input is looked at.</summary>
         public void Validate()
         {
-            MetricLimits.CheckName("namespace", Namespace);
-            if (Namespace.StartsWith("AWS/", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException("The namespace '" + Namespace + "' starts with AWS/, which CloudWatch reserves for AWS services.");
+            MetricLimits.CheckNamespace(Namespace);
             if (MetricName != null) MetricLimits.CheckName("metric name", MetricName);
             if (StorageResolution != 1 && StorageResolution != 60)
                 throw new ArgumentException("The storage resolution must be 1 (high resolution) or 60 seconds, not " + StorageResolution + ".");
@@ -118,20 +116,63 @@ namespace PrefectScaling.Metrics
     }
 
     /// <summary>CloudWatch's limits, checked before sending: a malformed PutMetricData is an opaque 500 on some
-    /// endpoints, and one bad datum fails the whole call.</summary>
+    /// endpoints, and one bad datum fails the whole call. Sources: the CloudWatch API reference as in the botocore
+    /// 1.43 model (Namespace, MetricName: 1-255; Dimension Value: 1-1024; MetricDatum Value).</summary>
     public static class MetricLimits
     {
         public const int MaxDataPerCall = 1000;
         public const int MaxNameLength = 255;
+        public const int MaxDimensionValueLength = 1024;
         public static readonly TimeSpan MaxAge = TimeSpan.FromDays(14);
         public static readonly TimeSpan MaxAhead = TimeSpan.FromHours(2);
 
-        public static void CheckName(string what, string? value)
+        /// <summary>MetricDatum Value: "CloudWatch rejects values that are either too small or too large", documented
+        /// as 8.515920e-109 to 1.174271e+108 (about 2^-359 to 2^359) in magnitude, 0 aside; no NaN or infinity.</summary>
+        public const double MinMagnitude = 8.515920e-109;
+        public const double MaxMagnitude = 1.174271e+108;
+        public const string MinMagnitudeText = "8.515920e-109";
+        public const string MaxMagnitudeText = "1.174271e+108";
+
+        public static bool IsInRange(double value)
+        {
+            if (double.IsNaN(value) || double.IsInfinity(value)) return false;
+            double magnitude = Math.Abs(value);
+            return magnitude == 0 || (magnitude >= MinMagnitude && magnitude <= MaxMagnitude);
+        }
+
+        public static void CheckValue(string what, double value)
+        {
+            if (double.IsNaN(value) || double.IsInfinity(value))
+                throw new ArgumentException("The " + what + " is not a finite number (" + value.ToString(CultureInfo.InvariantCulture) + "); CloudWatch accepts no NaN or infinity.");
+            if (!IsInRange(value))
+                throw new ArgumentException("The " + what + " (" + value.ToString("R", CultureInfo.InvariantCulture) + ") is outside what CloudWatch accepts: 0, or a magnitude from " + MinMagnitudeText + " to " + MaxMagnitudeText + ".");
+        }
+
+        public static void CheckName(string what, string? value) => CheckText(what, value, MaxNameLength);
+
+        public static void CheckDimensionValue(string what, string? value) => CheckText(what, value, MaxDimensionValueLength);
+
+        /// <summary>A namespace: 1-255 ASCII characters, no control characters, not starting with ':' (pattern
+        /// [^:].*) and not with AWS/, which CloudWatch reserves for AWS services.</summary>
+        public static void CheckNamespace(string? value)
+        {
+            CheckText("namespace", value, MaxNameLength);
+            foreach (char c in value!)
+                if (c > 126) throw new ArgumentException("The namespace '" + value + "' has the character '" + c + "'; CloudWatch namespaces are ASCII.");
+            if (value.StartsWith(":", StringComparison.Ordinal))
+                throw new ArgumentException("The namespace '" + value + "' starts with ':', which CloudWatch does not allow.");
+            if (value.StartsWith("AWS/", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException("The namespace '" + value + "' starts with AWS/, which CloudWatch reserves for AWS services.");
+        }
+
+        private static void CheckText(string what, string? value, int maxLength)
         {
             if (string.IsNullOrWhiteSpace(value))
                 throw new ArgumentException("The " + what + " cannot be empty.");
-            if (value!.Length > MaxNameLength)
-                throw new ArgumentException("The " + what + " '" + value.Substring(0, 40) + "…' is " + value.Length + " characters; CloudWatch allows " + MaxNameLength + ".");
+            if (value!.Length > maxLength)
+                throw new ArgumentException("The " + what + " '" + value.Substring(0, 40) + "…' is " + value.Length + " characters; CloudWatch allows " + maxLength + ".");
+            foreach (char c in value)
+                if (char.IsControl(c)) throw new ArgumentException("The " + what + " '" + value.Replace(c, '?') + "' has a control character, which CloudWatch does not accept.");
         }
     }
 
@@ -141,16 +182,15 @@ namespace PrefectScaling.Metrics
     {
         public static BacklogMetricDatum Build(BacklogSample sample, BacklogMetricOptions options, DateTime nowUtc)
         {
-            if (double.IsNaN(sample.Count) || double.IsInfinity(sample.Count))
-                throw new ArgumentException("The count for work queue '" + sample.WorkQueue + "' is not a finite number.");
+            MetricLimits.CheckValue("count for work queue '" + sample.WorkQueue + "'", sample.Count);
             if (sample.Count < 0)
                 throw new ArgumentException("The count for work queue '" + sample.WorkQueue + "' is negative (" + sample.Count.ToString(CultureInfo.InvariantCulture) + ").");
-            MetricLimits.CheckName("work queue name", sample.WorkQueue);
+            MetricLimits.CheckDimensionValue("work queue name", sample.WorkQueue);
             DateTime timestamp = Utc(sample.Timestamp == default ? nowUtc : sample.Timestamp);
             if (timestamp < nowUtc - MetricLimits.MaxAge || timestamp > nowUtc + MetricLimits.MaxAhead)
                 throw new ArgumentException("The timestamp " + timestamp.ToString("u", CultureInfo.InvariantCulture) + " of work queue '" + sample.WorkQueue + "' is outside what CloudWatch accepts (14 days ago to 2 hours ahead).");
 
-            if (!string.IsNullOrEmpty(sample.WorkPool)) MetricLimits.CheckName("work pool name", sample.WorkPool);
+            if (!string.IsNullOrEmpty(sample.WorkPool)) MetricLimits.CheckDimensionValue("work pool name", sample.WorkPool);
             return new BacklogMetricDatum
             {
                 Namespace = options.Namespace,

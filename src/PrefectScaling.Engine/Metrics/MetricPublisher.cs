@@ -31,6 +31,8 @@ namespace PrefectScaling.Metrics
         /// and its error says how much had been published.</summary>
         public async Task<int> PublishAsync(IReadOnlyList<BacklogMetricDatum> data, IEngineLog log, CancellationToken cancellationToken)
         {
+            // Every datum before the first call: one out-of-range value would fail its call after others went out.
+            foreach (BacklogMetricDatum datum in data) MetricLimits.CheckValue("value of " + datum.MetricName + " {" + datum.DimensionText + "}", datum.Value);
             int calls = 0, published = 0;
             foreach (IReadOnlyList<BacklogMetricDatum> batch in Batches(data))
             {

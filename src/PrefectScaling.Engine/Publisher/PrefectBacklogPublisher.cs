@@ -26,6 +26,16 @@ namespace PrefectScaling.Publisher
         public string? LastModified { get; set; }
         public long? CodeSize { get; set; }
         public bool Consistent { get; set; }
+
+        /// <summary>Parts of the module's exist but neither function nor rule: an Install that did not finish.</summary>
+        public bool PartlyInstalled { get; set; }
+
+        /// <summary>The module's parts that exist ("IAM role prefect-backlog-publisher-role", ...).</summary>
+        public IReadOnlyList<string> Found { get; set; } = Array.Empty<string>();
+
+        /// <summary>Resources with the publisher's names that the module did not make; Uninstall leaves them alone.</summary>
+        public IReadOnlyList<string> NotOwned { get; set; } = Array.Empty<string>();
+
         public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
 
         /// <summary>The configuration the function runs with, when it can be read.</summary>
@@ -34,28 +44,46 @@ namespace PrefectScaling.Publisher
         public static PrefectBacklogPublisher From(PublisherState state)
         {
             var problems = new List<string>();
-            JsonNode? configuration = state.Function?["Configuration"];
+            // Only the module's own function and rule count; one of that name that somebody else made is not this publisher.
+            JsonObject? function = state.FunctionIsManaged ? state.Function : null;
+            JsonObject? rule = state.RuleIsManaged ? state.Rule : null;
+            JsonNode? configuration = function?["Configuration"];
             var info = new PrefectBacklogPublisher
             {
                 Name = state.Name,
                 Region = state.Region,
-                Installed = state.Function != null || state.Rule != null,
+                Installed = function != null || rule != null,
                 FunctionArn = (string?)configuration?["FunctionArn"],
                 Runtime = (string?)configuration?["Runtime"],
                 Handler = (string?)configuration?["Handler"],
                 RoleArn = (string?)configuration?["Role"],
                 LastModified = (string?)configuration?["LastModified"],
                 CodeSize = configuration?["CodeSize"] is JsonValue size && size.TryGetValue(out long bytes) ? bytes : (long?)null,
-                Schedule = (string?)state.Rule?["ScheduleExpression"],
-                RuleState = (string?)state.Rule?["State"],
+                Schedule = (string?)rule?["ScheduleExpression"],
+                RuleState = (string?)rule?["State"],
+                Found = state.Found(),
+                NotOwned = state.NotOwned(),
             };
+            var notOwned = info.NotOwned.Select(o => "Not the module's, left alone: " + o + ".").ToList();
             if (!info.Installed)
             {
-                info.Problems = new[] { "Not installed: no function and no rule named " + state.Name + " in " + state.Region + "." };
+                if (info.Found.Count > 0)
+                {
+                    info.PartlyInstalled = true;
+                    problems.Add("Partly installed: an Install-PrefectBacklogPublisher did not finish. Found " + string.Join(", ", info.Found) + " in " + state.Region +
+                        ", but no function and no rule. Run Install-PrefectBacklogPublisher -Name " + state.Name + " again to finish it, or Uninstall-PrefectBacklogPublisher -Name " + state.Name + " to remove what is there.");
+                }
+                else
+                {
+                    problems.Add("Not installed: no function and no rule named " + state.Name + " in " + state.Region + ".");
+                }
+                problems.AddRange(notOwned);
+                info.Problems = problems;
                 return info;
             }
 
-            if (state.Function == null) problems.Add("The Lambda function " + state.Name + " is missing.");
+            problems.AddRange(notOwned);
+            if (function == null) problems.Add("The Lambda function " + state.Name + " is missing.");
             else
             {
                 if (info.Runtime != PublisherInstallSpec.Runtime) problems.Add("The function runs on " + info.Runtime + ", not " + PublisherInstallSpec.Runtime + ".");
@@ -78,14 +106,14 @@ namespace PrefectScaling.Publisher
                 }
                 if (info.RoleArn == state.ManagedRoleArn && state.Role == null) problems.Add("The function's role " + info.RoleArn + " is missing.");
             }
-            if (state.Rule == null) problems.Add("The EventBridge rule " + state.Name + " is missing: nothing runs the function.");
+            if (rule == null) problems.Add("The EventBridge rule " + state.Name + " is missing: nothing runs the function.");
             else
             {
                 if (info.RuleState != "ENABLED") problems.Add("The EventBridge rule is " + info.RuleState + ".");
                 if (state.Target == null) problems.Add("The rule has no target: it runs nothing.");
                 else if ((string?)state.Target["Arn"] != state.FunctionArn) problems.Add("The rule's target is " + (string?)state.Target["Arn"] + ", not the function.");
             }
-            if (state.Function != null && state.Permission == null) problems.Add("The function has no permission for the rule to invoke it.");
+            if (function != null && state.Permission == null) problems.Add("The function has no permission for the rule to invoke it.");
             info.Problems = problems;
             info.Consistent = problems.Count == 0;
             return info;

@@ -13,6 +13,8 @@ namespace PrefectScaling.Publisher
         public const string Handler = "PrefectScaling.Publisher::PrefectScaling.Publisher.Function::Handle";
         public const string ManagedByTag = "ManagedBy";
         public const string ManagedByValue = "PrefectScaling";
+        /// <summary>Names the publisher a resource belongs to (with ManagedBy, the proof the module made it).</summary>
+        public const string PublisherTag = "PrefectScalingPublisher";
         public const string InlinePolicyName = "PrefectScalingPublisher";
         public const string TargetId = "prefectscaling-publisher";
         public const int LogRetentionDays = 14;
@@ -63,7 +65,7 @@ namespace PrefectScaling.Publisher
         /// <summary>Everything the installer tags: ours, then the user's.</summary>
         public Dictionary<string, string> AllTags()
         {
-            var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [ManagedByTag] = ManagedByValue, ["PrefectScalingPublisher"] = Name };
+            var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [ManagedByTag] = ManagedByValue, [PublisherTag] = Name };
             foreach (KeyValuePair<string, string> tag in Tags) tags[tag.Key] = tag.Value;
             return tags;
         }
@@ -101,7 +103,7 @@ namespace PrefectScaling.Publisher
             {
                 if (string.IsNullOrWhiteSpace(key) || key.Length > 128 || key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
                     throw new ArgumentException("The tag key '" + key + "' is not allowed (1 to 128 characters, not starting with aws:).");
-                if (key == ManagedByTag || key == "PrefectScalingPublisher")
+                if (key == ManagedByTag || key == PublisherTag)
                     throw new ArgumentException("The tag key '" + key + "' is the module's own.");
             }
             if (Package.Length == 0) throw new ArgumentException("The publisher's deployment package is empty or missing; rebuild the module.");

@@ -33,9 +33,19 @@ namespace PrefectScaling.Publisher
             var state = new PublisherState { Name = name, Region = _aws.Region, Partition = Partition(_aws.Region) };
             state.AccountId = await _aws.GetAccountIdAsync(log, ct).ConfigureAwait(false);
             state.Function = await OrNull(AwsOperations.Lambda.GetFunction, new JsonObject { ["FunctionName"] = name }, log, ct).ConfigureAwait(false) as JsonObject;
+            if (state.Function != null)
+            {
+                // GetFunction returns Tags only to callers allowed lambda:ListTags; ask for them when they are absent.
+                JsonNode? tags = state.Function["Tags"];
+                if (tags == null && (string?)state.Function["Configuration"]?["FunctionArn"] is string functionArn)
+                    tags = (await _aws.InvokeAsync(AwsOperations.Lambda.ListTags, new JsonObject { ["Resource"] = functionArn }, log, ct).ConfigureAwait(false))?["Tags"];
+                state.FunctionIsManaged = TagsNamePublisher(tags, name);
+            }
             state.Rule = await OrNull(AwsOperations.EventBridge.DescribeRule, new JsonObject { ["Name"] = name }, log, ct).ConfigureAwait(false) as JsonObject;
             if (state.Rule != null)
             {
+                JsonNode? ruleTags = await OrNull(AwsOperations.EventBridge.ListTagsForResource, new JsonObject { ["ResourceARN"] = state.RuleArn }, log, ct).ConfigureAwait(false);
+                state.RuleIsManaged = TagsNamePublisher(ruleTags?["Tags"], name);
                 JsonNode? targets = await _aws.InvokeAsync(AwsOperations.EventBridge.ListTargetsByRule, new JsonObject { ["Rule"] = name }, log, ct).ConfigureAwait(false);
                 state.Target = (targets?["Targets"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(t => (string?)t["Id"] == PublisherInstallSpec.TargetId);
             }
@@ -53,7 +63,10 @@ namespace PrefectScaling.Publisher
             if (await OrNull(AwsOperations.Iam.GetRole, new JsonObject { ["RoleName"] = roleName }, log, ct).ConfigureAwait(false) is JsonNode role && role["Role"] is JsonObject roleObject)
             {
                 state.Role = roleObject;
-                state.RoleIsManaged = (roleObject["Tags"] as JsonArray)?.Any(t => (string?)t?["Key"] == PublisherInstallSpec.ManagedByTag && (string?)t?["Value"] == PublisherInstallSpec.ManagedByValue) ?? false;
+                // Made by the module: its tags for this publisher, and trusted by Lambda (a role of that name that
+                // somebody else made, or trusts another principal, is not the module's to change or delete).
+                JsonNode? trust = ParsePolicy((string?)roleObject["AssumeRolePolicyDocument"]);
+                state.RoleIsManaged = TagsNamePublisher(roleObject["Tags"], name) && trust != null && EcsScalingManager.Same(TrustPolicy(), trust);
                 JsonNode? inline = await OrNull(AwsOperations.Iam.GetRolePolicy, new JsonObject { ["RoleName"] = roleName, ["PolicyName"] = PublisherInstallSpec.InlinePolicyName }, log, ct).ConfigureAwait(false);
                 if ((string?)inline?["PolicyDocument"] is string encoded) state.RolePolicy = JsonNode.Parse(WebUtility.UrlDecode(encoded));
             }
@@ -64,7 +77,42 @@ namespace PrefectScaling.Publisher
 
             JsonNode? groups = await _aws.InvokeAsync(AwsOperations.Logs.DescribeLogGroups, new JsonObject { ["logGroupNamePrefix"] = "/aws/lambda/" + name }, log, ct).ConfigureAwait(false);
             state.LogGroup = (groups?["logGroups"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(g => (string?)g["logGroupName"] == "/aws/lambda/" + name);
+            if (state.LogGroup != null)
+            {
+                state.LogGroupIsManaged = state.FunctionIsManaged;
+                string? arn = (string?)state.LogGroup["logGroupArn"] ?? ((string?)state.LogGroup["arn"])?.TrimEnd('*').TrimEnd(':');
+                if (!state.LogGroupIsManaged && arn != null)
+                {
+                    JsonNode? tags = await OrNull(AwsOperations.Logs.ListTagsForResource, new JsonObject { ["resourceArn"] = arn }, log, ct).ConfigureAwait(false);
+                    state.LogGroupIsManaged = TagsNamePublisher(tags?["tags"], name);
+                }
+            }
             return state;
+        }
+
+        /// <summary>ManagedBy=PrefectScaling and PrefectScalingPublisher=name, from a tag list ([{Key, Value}]) or a
+        /// tag map ({key: value}), as the services answer.</summary>
+        internal static bool TagsNamePublisher(JsonNode? tags, string name)
+        {
+            var map = new Dictionary<string, string?>(StringComparer.Ordinal);
+            if (tags is JsonArray list)
+            {
+                foreach (JsonNode? tag in list)
+                    if ((string?)tag?["Key"] is string key) map[key] = (string?)tag!["Value"];
+            }
+            else if (tags is JsonObject members)
+            {
+                foreach (KeyValuePair<string, JsonNode?> member in members) map[member.Key] = (string?)member.Value;
+            }
+            return map.TryGetValue(PublisherInstallSpec.ManagedByTag, out string? by) && by == PublisherInstallSpec.ManagedByValue
+                && map.TryGetValue(PublisherInstallSpec.PublisherTag, out string? publisher) && publisher == name;
+        }
+
+        private static JsonNode? ParsePolicy(string? document)
+        {
+            if (string.IsNullOrEmpty(document)) return null;
+            try { return JsonNode.Parse(document!.TrimStart().StartsWith("{", StringComparison.Ordinal) ? document : WebUtility.UrlDecode(document)); }
+            catch (System.Text.Json.JsonException) { return null; }
         }
 
         /// <summary>The changes that make the publisher match the spec, in the order they must be made.</summary>
@@ -73,6 +121,15 @@ namespace PrefectScaling.Publisher
             var changes = new List<AwsChange>();
             string roleArn = spec.RoleArn ?? current.ManagedRoleArn;
             bool roleCreated = false;
+
+            // Never take over a resource of that name that the module did not make.
+            var taken = new List<string>();
+            if (current.Function != null && !current.FunctionIsManaged) taken.Add("Lambda function " + spec.FunctionName);
+            if (current.Rule != null && !current.RuleIsManaged) taken.Add("EventBridge rule " + spec.RuleName);
+            if (spec.RoleArn == null && current.Role != null && !current.RoleIsManaged) taken.Add("IAM role " + spec.RoleName + " (pass -RoleArn to run the function with it)");
+            if (taken.Count > 0)
+                throw new ResourceOwnershipException("PublisherNameTaken", "These exist but PrefectScaling did not make them for the publisher " + spec.Name + ": " + string.Join("; ", taken) +
+                    ". Nothing was changed; choose another -Name, or remove them yourself.");
 
             // 1. The secret, only ever in an SSM SecureString parameter.
             if (spec.Secret != null && current.SecretHash != Hash(spec.Secret))
@@ -124,7 +181,11 @@ namespace PrefectScaling.Publisher
             {
                 changes.Add(new AwsChange(spec.LogGroupName, "Create CloudWatch Logs log group (" + PublisherInstallSpec.LogRetentionDays + "-day retention)", async (log, ct) =>
                 {
-                    await _aws.InvokeAsync(AwsOperations.Logs.CreateLogGroup, new JsonObject { ["logGroupName"] = spec.LogGroupName }, log, ct).ConfigureAwait(false);
+                    await _aws.InvokeAsync(AwsOperations.Logs.CreateLogGroup, new JsonObject
+                    {
+                        ["logGroupName"] = spec.LogGroupName,
+                        ["tags"] = new JsonObject(spec.AllTags().Select(t => new KeyValuePair<string, JsonNode?>(t.Key, t.Value))),
+                    }, log, ct).ConfigureAwait(false);
                     await _aws.InvokeAsync(AwsOperations.Logs.PutRetentionPolicy, new JsonObject { ["logGroupName"] = spec.LogGroupName, ["retentionInDays"] = PublisherInstallSpec.LogRetentionDays }, log, ct).ConfigureAwait(false);
                 }));
             }
@@ -205,21 +266,27 @@ namespace PrefectScaling.Publisher
             return changes;
         }
 
-        /// <summary>The changes that remove every part Install created, in an order AWS accepts.</summary>
+        /// <summary>The changes that remove every part Install created, in an order AWS accepts. Only the module's own
+        /// parts: a function, rule, role or log group of that name that the module did not make is left alone
+        /// (PublisherState.NotOwned says which). The parameter lives under the module's own /prefectscaling/ path.</summary>
         public List<AwsChange> PlanUninstall(PublisherState current)
         {
             string name = current.Name;
             var changes = new List<AwsChange>();
-            if (current.Target != null)
-                changes.Add(new AwsChange(name, "Remove the EventBridge rule's target", (log, ct) => _aws.InvokeAsync(AwsOperations.EventBridge.RemoveTargets,
-                    new JsonObject { ["Rule"] = name, ["Ids"] = new JsonArray(PublisherInstallSpec.TargetId) }, log, ct)));
-            if (current.Rule != null)
+            if (current.Rule != null && current.RuleIsManaged)
+            {
+                if (current.Target != null)
+                    changes.Add(new AwsChange(name, "Remove the EventBridge rule's target", (log, ct) => _aws.InvokeAsync(AwsOperations.EventBridge.RemoveTargets,
+                        new JsonObject { ["Rule"] = name, ["Ids"] = new JsonArray(PublisherInstallSpec.TargetId) }, log, ct)));
                 changes.Add(new AwsChange(current.RuleArn, "Delete EventBridge rule", (log, ct) => _aws.InvokeAsync(AwsOperations.EventBridge.DeleteRule, new JsonObject { ["Name"] = name }, log, ct)));
-            if (current.Permission != null)
-                changes.Add(new AwsChange(name, "Remove the invoke permission", (log, ct) => _aws.InvokeAsync(AwsOperations.Lambda.RemovePermission,
-                    new JsonObject { ["FunctionName"] = name, ["StatementId"] = "prefectscaling-" + name }, log, ct)));
-            if (current.Function != null)
+            }
+            if (current.Function != null && current.FunctionIsManaged)
+            {
+                if (current.Permission != null)
+                    changes.Add(new AwsChange(name, "Remove the invoke permission", (log, ct) => _aws.InvokeAsync(AwsOperations.Lambda.RemovePermission,
+                        new JsonObject { ["FunctionName"] = name, ["StatementId"] = "prefectscaling-" + name }, log, ct)));
                 changes.Add(new AwsChange(current.FunctionArn, "Delete Lambda function", (log, ct) => _aws.InvokeAsync(AwsOperations.Lambda.DeleteFunction, new JsonObject { ["FunctionName"] = name }, log, ct)));
+            }
             if (current.Role != null && current.RoleIsManaged)
             {
                 string roleName = PublisherInstallSpec.RoleNameFor(name);
@@ -233,7 +300,7 @@ namespace PrefectScaling.Publisher
                 string parameter = PublisherInstallSpec.SecretParameterNameFor(name);
                 changes.Add(new AwsChange(parameter, "Delete SSM parameter", async (log, ct) => await _aws.DeleteParameterAsync(parameter, log, ct).ConfigureAwait(false)));
             }
-            if (current.LogGroup != null)
+            if (current.LogGroup != null && current.LogGroupIsManaged)
                 changes.Add(new AwsChange("/aws/lambda/" + name, "Delete CloudWatch Logs log group", (log, ct) => _aws.InvokeAsync(AwsOperations.Logs.DeleteLogGroup,
                     new JsonObject { ["logGroupName"] = "/aws/lambda/" + name }, log, ct)));
             return changes;

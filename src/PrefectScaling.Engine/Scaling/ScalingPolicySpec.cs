@@ -2,8 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using System.Security.Cryptography;
-using System.Text;
 using PrefectScaling.Backlog;
 using PrefectScaling.Metrics;
 
@@ -38,7 +36,8 @@ namespace PrefectScaling.Scaling
     /// <summary>Everything Set-PrefectEcsScalingPolicy was asked for. Validate() checks it all before any AWS call.</summary>
     public sealed class ScalingPolicySpec
     {
-        public const string NamePrefix = "PrefectScaling-";
+        /// <summary>Application Auto Scaling: at most 20 step adjustments per step scaling policy (quotas page).</summary>
+        public const int MaxSteps = 20;
 
         public string Cluster { get; set; } = string.Empty;
         public string Service { get; set; } = string.Empty;
@@ -63,7 +62,8 @@ namespace PrefectScaling.Scaling
         /// <summary>Step scaling: scale in straight to the minimum instead of one task at a time.</summary>
         public bool ScaleInToMinimum { get; set; }
 
-        /// <summary>The alarm period; null: 10 s for high-resolution metrics, 60 s otherwise.</summary>
+        /// <summary>The alarm period; null (not given): 10 s for high-resolution metrics, 60 s otherwise. A given
+        /// value is checked as it is, so 0 is an error, never the default.</summary>
         public int? AlarmPeriod { get; set; }
 
         public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
@@ -71,56 +71,87 @@ namespace PrefectScaling.Scaling
         /// <summary>The metric as the publisher writes it: namespace, name and dimensions come from the same options.</summary>
         public BacklogMetricOptions Metric { get; set; } = new BacklogMetricOptions();
 
-        public string ResourceId => "service/" + Cluster + "/" + Service;
+        public string ResourceId => ScalingNames.ResourceId(Cluster, Service);
 
         public int EffectiveAlarmPeriod => AlarmPeriod ?? (Metric.StorageResolution == 1 ? 10 : 60);
 
         /// <summary>The name every resource of this service and scope starts with; the kind is not part of it, so
         /// switching kind finds and replaces the old resources.</summary>
-        public string BaseName => BaseNameFor(Cluster, Service, WorkPool, WorkQueue);
+        public string BaseName => ScalingNames.BaseName(Cluster, Service, WorkPool, WorkQueue);
 
-        public static string BaseNameFor(string cluster, string service, string? workPool, string workQueue)
+        /// <summary>Every name of this scope, the first release's included: what Set replaces and Remove removes.</summary>
+        public HashSet<string> ScopeNames => ScalingNames.ScopeNames(Cluster, Service, WorkPool, WorkQueue);
+
+        /// <summary>A pool or queue name as typed for a policy: a policy reads one metric series, so it needs one
+        /// exact name. Wildcards (* ? [) are refused; ` escapes them, as in the other cmdlets.</summary>
+        public static string ExactName(string typed, string parameter)
         {
-            string name = NamePrefix + cluster + "-" + service + "-" + (string.IsNullOrEmpty(workPool) ? string.Empty : workPool + "-") + workQueue;
-            if (name.Length <= 200) return name;
-            // Long names keep a readable head and a hash of the whole, so they stay unique and deterministic.
-            using var sha = SHA256.Create();
-            string hash = string.Concat(sha.ComputeHash(Encoding.UTF8.GetBytes(name)).Take(6).Select(b => b.ToString("x2")));
-            return name.Substring(0, 187) + "-" + hash;
+            NamePattern pattern;
+            try
+            {
+                pattern = new NamePattern(typed);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException(parameter + " cannot be empty or blank.");
+            }
+            if (pattern.IsWildcard)
+                throw new ArgumentException(parameter + " '" + typed + "' has wildcard characters, but a scaling policy reads one metric series and needs an exact name; escape * ? [ with ` to mean the character itself.");
+            return pattern.Exact!;
         }
-
-        /// <summary>The prefix of every resource the module manages for a service, whatever the scope.</summary>
-        public static string ServicePrefix(string cluster, string service) => NamePrefix + cluster + "-" + service + "-";
 
         public void Validate()
         {
-            Require(Cluster, "cluster");
-            Require(Service, "service");
-            Require(WorkQueue, "work queue");
+            ScalingNames.ValidateService(Cluster, Service);
+            MetricLimits.CheckDimensionValue("work queue name", WorkQueue);
+            if (WorkPool != null) MetricLimits.CheckDimensionValue("work pool name", WorkPool);
             if (MinCapacity < 0) throw new ArgumentException("-MinCapacity must be 0 or more, not " + MinCapacity + ".");
             if (MaxCapacity < 0) throw new ArgumentException("-MaxCapacity must be 0 or more, not " + MaxCapacity + ".");
             if (MinCapacity > MaxCapacity) throw new ArgumentException("-MinCapacity (" + MinCapacity + ") is more than -MaxCapacity (" + MaxCapacity + ").");
-            if (ScaleOutCooldown < 0 || ScaleInCooldown < 0) throw new ArgumentException("Cooldowns must be 0 seconds or more.");
+            // Cooldowns are integer seconds; the API reference gives no maximum, and a negative one is meaningless.
+            if (ScaleOutCooldown < 0) throw new ArgumentException("-ScaleOutCooldown must be 0 seconds or more, not " + ScaleOutCooldown + ".");
+            if (ScaleInCooldown < 0) throw new ArgumentException("-ScaleInCooldown must be 0 seconds or more, not " + ScaleInCooldown + ".");
             Metric.Validate();
             int period = EffectiveAlarmPeriod;
-            if (period != 10 && period != 30 && (period < 60 || period % 60 != 0))
-                throw new ArgumentException("The alarm period must be 10, 30 or a multiple of 60 seconds, not " + period + ".");
-            if (period < 60 && Metric.StorageResolution != 1)
-                throw new ArgumentException("A " + period + "-second alarm period needs a high-resolution metric (-StorageResolution 1).");
+            ValidateAlarmPeriod(period, Metric.StorageResolution);
 
             switch (Kind)
             {
                 case ScalingPolicyKind.TargetTracking:
                 case ScalingPolicyKind.BacklogPerTask:
-                    if (!(TargetValue > 0) || double.IsInfinity(TargetValue))
-                        throw new ArgumentException("-TargetValue must be a number greater than 0, not " + TargetValue.ToString(CultureInfo.InvariantCulture) + ".");
+                    // TargetValue: "Values must be in the range of -2^360 to 2^360" (TargetTrackingScalingPolicyConfiguration);
+                    // a backlog target must also be above 0.
+                    if (!(TargetValue > 0) || !MetricLimits.IsInRange(TargetValue))
+                        throw new ArgumentException("-TargetValue must be a number greater than 0 and at most " + MetricLimits.MaxMagnitudeText + " (and not below " + MetricLimits.MinMagnitudeText + "), not " + TargetValue.ToString(CultureInfo.InvariantCulture) + ".");
                     break;
                 case ScalingPolicyKind.StepScaling:
                     ValidateSteps(ScaleOutSteps);
-                    if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more.");
-                    if (ScaleInAfterPeriods * period > 86400) throw new ArgumentException("-ScaleInAfterPeriods × the alarm period may not exceed one day.");
+                    if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more, not " + ScaleInAfterPeriods + ".");
+                    ValidateEvaluation(period, ScaleInAfterPeriods);
                     break;
             }
+        }
+
+        /// <summary>PutMetricAlarm Period: 10, 20, 30 or a multiple of 60 seconds; the sub-minute ones only for metrics
+        /// published with StorageResolution 1 (botocore 1.43 model, PutMetricAlarm Period).</summary>
+        public static void ValidateAlarmPeriod(int period, int storageResolution)
+        {
+            if (period <= 0 || (period != 10 && period != 20 && period != 30 && period % 60 != 0))
+                throw new ArgumentException("The alarm period must be 10, 20, 30 or a multiple of 60 seconds, not " + period + ".");
+            if (period < 60 && storageResolution != 1)
+                throw new ArgumentException("A " + period + "-second alarm period needs a high-resolution metric (-StorageResolution 1).");
+            ValidateEvaluation(period, 1);
+        }
+
+        /// <summary>Period × EvaluationPeriods may not exceed 7 days (604,800 s), nor one day (86,400 s) when the period is
+        /// under an hour (PutMetricAlarm Period).</summary>
+        public static void ValidateEvaluation(int period, int evaluationPeriods)
+        {
+            long total = (long)period * evaluationPeriods;
+            long limit = period < 3600 ? 86400 : 604800;
+            if (total > limit)
+                throw new ArgumentException("An alarm over " + evaluationPeriods + " period(s) of " + period + " s looks back " + total + " s; CloudWatch allows at most " +
+                    (limit == 86400 ? "one day (86,400 s) with periods under an hour" : "seven days (604,800 s)") + " (lower -ScaleInAfterPeriods or -AlarmPeriod).");
         }
 
         /// <summary>Steps are contiguous by construction (each runs up to the next threshold); they must not overlap
@@ -128,10 +159,11 @@ namespace PrefectScaling.Scaling
         public static void ValidateSteps(IReadOnlyList<ScaleOutStep> steps)
         {
             if (steps == null || steps.Count == 0) throw new ArgumentException("At least one scale-out step is needed, such as @{ 1 = 1; 5 = 3 }.");
+            if (steps.Count > MaxSteps) throw new ArgumentException("At most " + MaxSteps + " scale-out steps are allowed (Application Auto Scaling's limit per policy), not " + steps.Count + ".");
             foreach (ScaleOutStep step in steps)
             {
-                if (double.IsNaN(step.Threshold) || double.IsInfinity(step.Threshold) || step.Threshold <= 0)
-                    throw new ArgumentException("Scale-out step thresholds must be backlogs greater than 0; " + step + " is not.");
+                if (!(step.Threshold > 0) || !MetricLimits.IsInRange(step.Threshold))
+                    throw new ArgumentException("Scale-out step thresholds must be backlogs greater than 0 and at most " + MetricLimits.MaxMagnitudeText + "; " + step + " is not.");
                 if (step.Adjustment < 1) throw new ArgumentException("Scale-out steps must add at least one task; " + step + " does not.");
             }
             var duplicate = steps.GroupBy(s => s.Threshold).FirstOrDefault(g => g.Count() > 1);
@@ -142,12 +174,6 @@ namespace PrefectScaling.Scaling
                 if (ordered[i].Adjustment < ordered[i - 1].Adjustment)
                     throw new ArgumentException("A larger backlog must not add fewer tasks: " + ordered[i] + " after " + ordered[i - 1] + ".");
             }
-        }
-
-        private static void Require(string value, string what)
-        {
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException("The " + what + " name cannot be empty.");
-            if (value.IndexOf('/') >= 0 && what != "work queue") throw new ArgumentException("The " + what + " name '" + value + "' cannot contain '/': pass the name, not an ARN.");
         }
     }
 }

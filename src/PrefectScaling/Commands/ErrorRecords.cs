@@ -16,6 +16,8 @@ namespace PrefectScaling.Commands
                     return new ErrorRecord(prefect, "Prefect" + prefect.Kind, CategoryOf(prefect.Kind), target);
                 case AwsApiException aws:
                     return new ErrorRecord(aws, "Aws" + aws.Kind + (aws.ErrorCode == null ? string.Empty : "." + aws.ErrorCode), CategoryOf(aws.Kind), target);
+                case Scaling.ResourceOwnershipException ownership:
+                    return new ErrorRecord(ownership, ownership.ErrorId, ownership.ErrorId == "ScalingDidNotSettle" ? ErrorCategory.ResourceBusy : ErrorCategory.ResourceExists, target);
                 case ArgumentException argument:
                     return new ErrorRecord(argument, "InvalidArgument", ErrorCategory.InvalidArgument, target);
                 default:

@@ -14,6 +14,15 @@ namespace PrefectScaling.Commands
         {
             try
             {
+                ScalingNames.ValidateService(Cluster, Service);
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(ErrorRecords.From(e, "service/" + Cluster + "/" + Service));
+                return;
+            }
+            try
+            {
                 AwsContext aws = ConnectAws();
                 var manager = new EcsScalingManager(aws);
                 EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));

@@ -122,7 +122,7 @@ namespace PrefectScaling.Commands
                     int calls = RunEngine((log, ct) => publisher.PublishAsync(approved, log, ct));
                     WriteVerbose("Published " + approved.Count + " datum(s) in " + calls + " PutMetricData call(s).");
                 }
-                catch (AwsApiException e)
+                catch (Exception e) when (e is AwsApiException || e is ArgumentException)
                 {
                     ThrowTerminatingError(ErrorRecords.From(e, Namespace));
                     return;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
 using PrefectScaling.Scaling;
 
@@ -23,29 +24,51 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter DeregisterTarget { get; set; }
 
+        /// <summary>With -DeregisterTarget: deregister even though the target carries policies or scheduled actions
+        /// the module did not make (AWS deletes them with the target). -Force only skips the confirmation.</summary>
+        [Parameter]
+        public SwitchParameter DeleteUnmanaged { get; set; }
+
         [Parameter]
         public SwitchParameter Force { get; set; }
 
         protected override void ProcessRecord()
         {
-            string? baseName = WorkQueue == null ? null : ScalingPolicySpec.BaseNameFor(Cluster, Service, string.IsNullOrEmpty(WorkPool) ? null : WorkPool, WorkQueue);
+            string resourceId = "service/" + Cluster + "/" + Service;
+            HashSet<string>? scope;
+            try
+            {
+                ScalingNames.ValidateService(Cluster, Service);
+                if (DeleteUnmanaged && !DeregisterTarget) throw new ArgumentException("-DeleteUnmanaged goes with -DeregisterTarget: only deregistering the target deletes what the module did not make.");
+                if (WorkQueue == null && !string.IsNullOrEmpty(WorkPool)) throw new ArgumentException("-WorkPool names a scope together with -WorkQueue; give both, or neither to remove every scope.");
+                scope = WorkQueue == null ? null : ScalingNames.ScopeNames(Cluster, Service,
+                    string.IsNullOrEmpty(WorkPool) ? null : ScalingPolicySpec.ExactName(WorkPool!, "-WorkPool"), ScalingPolicySpec.ExactName(WorkQueue, "-WorkQueue"));
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(ErrorRecords.From(e, resourceId));
+                return;
+            }
+
             try
             {
                 AwsContext aws = ConnectAws();
                 var manager = new EcsScalingManager(aws);
-                EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
-                List<AwsChange> changes = manager.PlanRemove(state, baseName, DeregisterTarget);
-                if (changes.Count == 0) WriteVerbose("Nothing of the module's is left on service/" + Cluster + "/" + Service + "; nothing was removed.");
+                EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct, withScheduledActions: DeregisterTarget));
+                List<AwsChange> changes = manager.PlanRemove(state, scope, DeregisterTarget, DeleteUnmanaged);
+                if (changes.Count == 0) WriteVerbose("Nothing of the module's is left on " + resourceId + "; nothing was removed.");
                 foreach (AwsChange change in changes)
                 {
                     if (!ShouldChange(change.Target, change.Action, Force)) continue;
                     RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
                     WriteVerbose(change.ToString());
                 }
+                foreach (JsonObject alarm in state.OtherAlarms)
+                    WriteVerbose("Left alone: the alarm " + (string?)alarm["AlarmName"] + " is named like the module's but PrefectScaling did not make it for " + resourceId + ".");
             }
-            catch (AwsApiException e)
+            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
             {
-                WriteError(ErrorRecords.From(e, "service/" + Cluster + "/" + Service));
+                WriteError(ErrorRecords.From(e, resourceId));
             }
         }
     }

@@ -116,26 +116,34 @@ namespace PrefectScaling.Commands
             {
                 AwsContext aws = ConnectAws();
                 var manager = new EcsScalingManager(aws);
-                EcsScalingState current = RunEngine(async (log, ct) =>
+                var run = new EcsScalingRun(manager, spec);
+                RunEngine(async (log, ct) => { await manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false); return true; });
+                while (true)
                 {
-                    await manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false);
-                    return await manager.ReadAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false);
-                });
-                WarnIfMetricMissing(aws, spec);
-
-                List<AwsChange> changes = manager.PlanSet(spec, current);
-                if (changes.Count == 0)
-                    WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
-                foreach (AwsChange change in changes)
-                {
-                    if (!ShouldProcess(change.Target, change.Action)) continue;
-                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
-                    WriteVerbose(change.ToString());
+                    List<AwsChange> changes = RunEngine(run.NextAsync);
+                    if (run.Round == 1) WarnIfMetricMissing(aws, spec);
+                    if (changes.Count == 0)
+                    {
+                        if (run.Round == 1) WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
+                        break;
+                    }
+                    // A later round runs after this command's own writes: what it finds, something else did meanwhile.
+                    if (run.Round > 1) WriteWarning(run.Interference(changes));
+                    bool declined = false;
+                    foreach (AwsChange change in changes)
+                    {
+                        if (!ShouldProcess(change.Target, change.Action)) { declined = true; continue; }
+                        RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
+                        WriteVerbose(change.ToString());
+                    }
+                    // -WhatIf, or "no" at -Confirm: reading again would only plan the same changes.
+                    if (declined) break;
                 }
                 if (PassThru)
                 {
                     EcsScalingState after = RunEngine((log, ct) => manager.ReadAsync(spec.Cluster, spec.Service, log, ct));
-                    foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(after).Where(r => r.PolicyName == null || EcsScalingManager.IsOfScope(r.PolicyName, spec.BaseName)))
+                    HashSet<string> scope = spec.ScopeNames;
+                    foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(after).Where(r => r.PolicyName == null || scope.Contains(r.PolicyName)))
                         WriteObject(row);
                 }
             }
@@ -149,8 +157,8 @@ namespace PrefectScaling.Commands
         {
             Cluster = Cluster,
             Service = Service,
-            WorkQueue = WorkQueue,
-            WorkPool = string.IsNullOrEmpty(WorkPool) ? null : WorkPool,
+            WorkQueue = ScalingPolicySpec.ExactName(WorkQueue, "-WorkQueue"),
+            WorkPool = string.IsNullOrEmpty(WorkPool) ? null : ScalingPolicySpec.ExactName(WorkPool!, "-WorkPool"),
             MinCapacity = MinCapacity,
             MaxCapacity = MaxCapacity,
             Kind = ParameterSetName switch
@@ -166,7 +174,8 @@ namespace PrefectScaling.Commands
             ScaleOutSteps = ScaleOutStep == null ? new ScalingPolicySpec().ScaleOutSteps : Steps(ScaleOutStep),
             ScaleInAfterPeriods = ScaleInAfterPeriods,
             ScaleInToMinimum = ScaleInToMinimum,
-            AlarmPeriod = AlarmPeriod > 0 ? AlarmPeriod : (int?)null,
+            // Only a period the user gave is checked as given: 0 is an error, never "the default".
+            AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,
             Measure = Measure,
             Metric = MetricOptions(),
         };

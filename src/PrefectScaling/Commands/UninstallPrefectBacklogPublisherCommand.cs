@@ -12,7 +12,8 @@ namespace PrefectScaling.Commands
         public string Resource { get; set; } = string.Empty;
     }
 
-    /// <summary>Removes everything Install-PrefectBacklogPublisher created, and lists what it removed.</summary>
+    /// <summary>Removes everything Install-PrefectBacklogPublisher created (a half-finished install too), and lists
+    /// what it removed; what has the publisher's names but was not made by the module is left alone, with a warning.</summary>
     [Cmdlet(VerbsLifecycle.Uninstall, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(typeof(RemovedResource))]
     public sealed class UninstallPrefectBacklogPublisherCommand : PublisherCmdlet
@@ -34,6 +35,8 @@ namespace PrefectScaling.Commands
                     RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
                     WriteObject(new RemovedResource { Action = change.Action, Resource = change.Target });
                 }
+                foreach (string other in state.NotOwned())
+                    WriteWarning("Left alone: " + other + " has the publisher's name but PrefectScaling did not make it.");
             }
             catch (AwsApiException e)
             {

@@ -1,0 +1,231 @@
+using System.Text.Json.Nodes;
+using PrefectScaling.Scaling;
+
+namespace PrefectScaling.Aws.Tests;
+
+/// <summary>The naming scheme and the pure planners: JSON state in, changes out (no AWS call is made).</summary>
+public sealed class ScalingPlannerTests : IDisposable
+{
+    private const string Arn = "arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:0b7e:resource/ecs/";
+    private readonly AwsContext _aws = AwsContext.Create(
+        new AwsSettingsInput { AccessKey = "testing", SecretKey = "testing", Region = "eu-west-1", EndpointUrl = "http://127.0.0.1:9" }, Env.Empty, null);
+
+    public void Dispose() => _aws.Dispose();
+
+    private EcsScalingManager Manager => new(_aws);
+
+    private static ScalingPolicySpec Spec(ScalingPolicyKind kind = ScalingPolicyKind.StepScaling, string service = "agent", string? pool = "pool", string queue = "default") =>
+        new() { Cluster = "prod", Service = service, WorkPool = pool, WorkQueue = queue, MinCapacity = 0, MaxCapacity = 4, Kind = kind };
+
+    private static JsonObject Target(int min = 0, int max = 4) => new()
+    {
+        ["ServiceNamespace"] = "ecs", ["ResourceId"] = "service/prod/agent", ["ScalableDimension"] = "ecs:service:DesiredCount", ["MinCapacity"] = min, ["MaxCapacity"] = max,
+    };
+
+    private static JsonObject Policy(string name, string type = "StepScaling", string service = "agent") => new()
+    {
+        ["PolicyName"] = name, ["PolicyType"] = type, ["ResourceId"] = "service/prod/" + service, ["PolicyARN"] = Arn + "service/prod/" + service + ":policyName/" + name,
+    };
+
+    private static JsonObject Alarm(string name, string service = "agent") => new()
+    {
+        ["AlarmName"] = name, ["AlarmActions"] = new JsonArray(Arn + "service/prod/" + service + ":policyName/" + name),
+    };
+
+    /// <summary>What a Set of this spec leaves, as DescribeScalingPolicies / DescribeAlarms answer it.</summary>
+    private static JsonObject StateAfter(ScalingPolicySpec spec)
+    {
+        var policies = new JsonArray();
+        var alarms = new JsonArray();
+        foreach (DesiredPolicy p in ScalingPlan.Policies(spec))
+        {
+            var policy = (JsonObject)p.PutInput.DeepClone();
+            policy["PolicyARN"] = Arn + spec.ResourceId + ":policyName/" + p.Name;
+            policies.Add(policy);
+            if (p.Alarm == null) continue;
+            var alarm = (JsonObject)p.Alarm.DeepClone();
+            alarm["AlarmActions"] = new JsonArray((string)policy["PolicyARN"]!);
+            alarms.Add(alarm);
+        }
+        return new JsonObject { ["Cluster"] = spec.Cluster, ["Service"] = spec.Service, ["Target"] = ScalingPlan.ScalableTarget(spec), ["Policies"] = policies, ["Alarms"] = alarms };
+    }
+
+    private static List<string> Actions(IEnumerable<AwsChange> changes) => changes.Select(c => c.Action + ": " + c.Target).ToList();
+
+    [Fact]
+    public void Names_carry_the_exact_service_and_never_start_another_service_s_names()
+    {
+        string agent = ScalingNames.BaseName("c", "agent", "pool", "q");
+        string gpu = ScalingNames.BaseName("c", "agent-gpu", "pool", "q");
+        Assert.Matches("^PrefectScaling/c/agent/pool/q~[0-9a-f]{16}$", agent);
+        Assert.False(gpu.StartsWith(ScalingNames.ServiceHead("c", "agent"), StringComparison.Ordinal));
+        Assert.True(ScalingNames.IsServiceName(agent + ":out", "c", "agent"));
+        Assert.False(ScalingNames.IsServiceName(gpu + ":out", "c", "agent"));
+
+        // Cluster a-b + service c and cluster a + service b-c: the first release named both PrefectScaling-a-b-c-.
+        string left = ScalingNames.BaseName("a-b", "c", null, "q"), right = ScalingNames.BaseName("a", "b-c", null, "q");
+        Assert.NotEqual(left, right);
+        Assert.False(ScalingNames.IsServiceName(left, "a", "b-c"));
+        Assert.False(ScalingNames.IsServiceName(right, "a-b", "c"));
+        Assert.Equal(ScalingNames.LegacyBaseName("a-b", "c", null, "q"), ScalingNames.LegacyBaseName("a", "b-c", null, "q"));
+
+        // Pool and queue cannot blur either: pool "a" + queue "b/c" is not pool "a/b" + queue "c", nor no pool + "a/b/c".
+        var scopes = new[] { ScalingNames.BaseName("c", "s", "a", "b/c"), ScalingNames.BaseName("c", "s", "a/b", "c"), ScalingNames.BaseName("c", "s", null, "a/b/c") };
+        Assert.Equal(3, scopes.Distinct().Count());
+        // A user's own names that merely start like ours are not the module's.
+        Assert.False(ScalingNames.IsServiceName("PrefectScaling/c/agent/my-alarm", "c", "agent"));
+        Assert.False(ScalingNames.IsServiceName("PrefectScaling/c/agent/x~0123456789abcdef:other", "c", "agent"));
+    }
+
+    [Fact]
+    public void Names_stay_within_AWS_limits_for_the_longest_ECS_names()
+    {
+        string cluster = new('c', 255), service = new('s', 255), queue = new('q', 1024);
+        string name = ScalingNames.BaseName(cluster, service, new string('p', 1024), queue);
+        Assert.True(name.Length + ":wake".Length <= 255, name.Length.ToString());
+        Assert.True(ScalingNames.IsServiceName(name + ":wake", cluster, service));
+        Assert.False(ScalingNames.IsServiceName(name, cluster, new string('s', 254)));
+        // Two scopes that differ only past the readable part still get different names.
+        Assert.NotEqual(ScalingNames.BaseName(cluster, service, null, queue), ScalingNames.BaseName(cluster, service, null, queue[..^1] + "x"));
+        // The first release's long names (cut to 187 characters, '-', a hash) are still recognised, and its
+        // prefix stays within DescribeAlarms' AlarmNamePrefix limit.
+        string legacy = ScalingNames.LegacyBaseName(cluster, service, null, "q");
+        Assert.Equal(200, legacy.Length);
+        Assert.True(ScalingNames.IsServiceName(legacy + ":out", cluster, service));
+        Assert.True(ScalingNames.LegacyServicePrefix(cluster, service).Length <= 255);
+        // Policy names are printable ASCII (\p{Print}); the readable part is simplified, the hash keeps it exact.
+        string odd = ScalingNames.BaseName("c", "s", "team a+b ü", "etl \"quoted\" & 100% #1 ü?");
+        Assert.All(odd, ch => Assert.InRange(ch, ' ', '~'));
+    }
+
+    [Fact]
+    public void Policy_arns_are_read_exactly()
+    {
+        Assert.Equal(("service/c/agent", "PrefectScaling/c/agent/q~0123456789abcdef:out"),
+            ScalingNames.ParsePolicyArn(Arn + "service/c/agent:policyName/PrefectScaling/c/agent/q~0123456789abcdef:out"));
+        Assert.Null(ScalingNames.ParsePolicyArn("arn:aws:sns:eu-west-1:123456789012:my-topic"));
+        var alarm = Alarm("PrefectScaling-prod-agent-gpu-q");
+        Assert.True(ScalingNames.ActionsAreServicePolicy(alarm, "prod", "agent"));
+        Assert.False(ScalingNames.ActionsAreServicePolicy(Alarm("PrefectScaling-prod-agent-gpu-q", "agent-gpu"), "prod", "agent"));
+        alarm["AlarmActions"]!.AsArray().Add("arn:aws:sns:eu-west-1:123456789012:my-topic");
+        Assert.False(ScalingNames.ActionsAreServicePolicy(alarm, "prod", "agent"));
+    }
+
+    [Fact]
+    public void PlanSet_on_nothing_registers_and_creates_both_step_policies_with_alarms()
+    {
+        var state = EcsScalingState.FromJson(new JsonObject { ["Cluster"] = "prod", ["Service"] = "agent" });
+        ScalingPolicySpec spec = Spec();
+        List<string> actions = Actions(Manager.PlanSet(spec, state));
+        Assert.Equal(new[]
+        {
+            "Register scalable target (min 0, max 4): service/prod/agent",
+            "Create StepScaling policy on service/prod/agent: " + spec.BaseName + ":out",
+            "Create CloudWatch alarm that triggers policy " + spec.BaseName + ":out: " + spec.BaseName + ":out",
+            "Create StepScaling policy on service/prod/agent: " + spec.BaseName + ":in",
+            "Create CloudWatch alarm that triggers policy " + spec.BaseName + ":in: " + spec.BaseName + ":in",
+        }, actions);
+    }
+
+    [Fact]
+    public void PlanSet_on_what_it_made_changes_nothing()
+    {
+        foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>())
+        {
+            ScalingPolicySpec spec = Spec(kind);
+            Assert.Empty(Manager.PlanSet(spec, EcsScalingState.FromJson(StateAfter(spec))));
+        }
+    }
+
+    [Fact]
+    public void PlanSet_replaces_another_kind_of_the_scope_and_leaves_other_scopes()
+    {
+        JsonObject json = StateAfter(Spec(ScalingPolicyKind.TargetTracking));
+        JsonObject other = StateAfter(Spec(ScalingPolicyKind.TargetTracking, queue: "other"));
+        json["Policies"]!.AsArray().Add(other["Policies"]![0]!.DeepClone());
+        ScalingPolicySpec step = Spec();
+        List<string> actions = Actions(Manager.PlanSet(step, EcsScalingState.FromJson(json)));
+        Assert.Equal("Delete scaling policy: " + step.BaseName, actions[0]);
+        Assert.Equal(5, actions.Count);
+        Assert.DoesNotContain(actions, a => a.Contains(ScalingNames.BaseName("prod", "agent", "pool", "other"), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PlanSet_replaces_the_first_release_s_names_of_the_scope()
+    {
+        string legacy = ScalingNames.LegacyBaseName("prod", "agent", "pool", "default");
+        Assert.Equal("PrefectScaling-prod-agent-pool-default", legacy);
+        var state = EcsScalingState.FromJson(new JsonObject
+        {
+            ["Cluster"] = "prod", ["Service"] = "agent", ["Target"] = Target(),
+            ["Policies"] = new JsonArray(Policy(legacy + ":out"), Policy(legacy + ":in")),
+            ["Alarms"] = new JsonArray(Alarm(legacy + ":out"), Alarm(legacy + ":in")),
+        });
+        List<string> actions = Actions(Manager.PlanSet(Spec(), state));
+        Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":out", actions[0]);
+        Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":in", actions[1]);
+        Assert.Equal(6, actions.Count); // the two, then two new policies and two new alarms
+    }
+
+    [Fact]
+    public void PlanSet_refuses_to_overwrite_an_alarm_it_did_not_make()
+    {
+        ScalingPolicySpec spec = Spec();
+        var state = EcsScalingState.FromJson(new JsonObject
+        {
+            ["Cluster"] = "prod", ["Service"] = "agent",
+            ["OtherAlarms"] = new JsonArray(new JsonObject { ["AlarmName"] = spec.BaseName + ":out", ["AlarmActions"] = new JsonArray("arn:aws:sns:eu-west-1:123456789012:pager") }),
+        });
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanSet(spec, state));
+        Assert.Equal("AlarmNameTaken", refused.ErrorId);
+        Assert.Contains(spec.BaseName + ":out", refused.Message);
+    }
+
+    [Fact]
+    public void PlanRemove_of_one_scope_takes_its_new_and_first_release_names_only()
+    {
+        ScalingPolicySpec spec = Spec();
+        JsonObject json = StateAfter(spec);
+        string legacy = ScalingNames.LegacyBaseName("prod", "agent", "pool", "default");
+        json["Policies"]!.AsArray().Add(Policy(legacy));
+        json["Policies"]!.AsArray().Add(Policy(ScalingNames.BaseName("prod", "agent", "pool", "other")));
+        List<string> actions = Actions(Manager.PlanRemove(EcsScalingState.FromJson(json), spec.ScopeNames, deregisterTarget: false));
+        Assert.Equal(new[]
+        {
+            "Delete CloudWatch alarm: " + spec.BaseName + ":out",
+            "Delete CloudWatch alarm: " + spec.BaseName + ":in",
+            "Delete scaling policy: " + spec.BaseName + ":out",
+            "Delete scaling policy: " + spec.BaseName + ":in",
+            "Delete scaling policy: " + legacy,
+        }, actions);
+    }
+
+    [Fact]
+    public void PlanRemove_refuses_to_deregister_a_target_with_policies_or_actions_it_did_not_make()
+    {
+        JsonObject json = StateAfter(Spec());
+        json["OtherPolicies"] = new JsonArray(Policy("cpu-tracking", "TargetTrackingScaling"));
+        json["ScheduledActions"] = new JsonArray(new JsonObject { ["ScheduledActionName"] = "nightly" });
+        EcsScalingState state = EcsScalingState.FromJson(json);
+
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanRemove(state, null, deregisterTarget: true));
+        Assert.Equal("UnmanagedScalingOnTarget", refused.ErrorId);
+        Assert.Contains("policy cpu-tracking", refused.Message);
+        Assert.Contains("scheduled action nightly", refused.Message);
+        Assert.Contains("-DeleteUnmanaged", refused.Message);
+
+        // Without -DeregisterTarget the module's own go and the target stays; with -DeleteUnmanaged the plan says what AWS deletes too.
+        Assert.DoesNotContain(Actions(Manager.PlanRemove(state, null, deregisterTarget: false)), a => a.StartsWith("Deregister", StringComparison.Ordinal));
+        string last = Actions(Manager.PlanRemove(state, null, deregisterTarget: true, deleteUnmanaged: true)).Last();
+        Assert.Equal("Deregister scalable target; AWS deletes with it what PrefectScaling did not make: policy cpu-tracking, scheduled action nightly: service/prod/agent", last);
+    }
+
+    [Fact]
+    public void PlanRemove_refuses_to_deregister_for_one_scope_while_others_remain()
+    {
+        JsonObject json = StateAfter(Spec());
+        json["Policies"]!.AsArray().Add(StateAfter(Spec(ScalingPolicyKind.TargetTracking, queue: "other"))["Policies"]![0]!.DeepClone());
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanRemove(EcsScalingState.FromJson(json), Spec().ScopeNames, deregisterTarget: true));
+        Assert.Equal("OtherScopesOnTarget", refused.ErrorId);
+    }
+}
