@@ -5,7 +5,7 @@ namespace PrefectScaling.RealServer.Tests;
 /// <summary>One real server per collection, shared by its tests; each test works on scenarios of its own.</summary>
 public abstract class ServerFixture : IAsyncLifetime
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<ScenarioSpec>>> _scenarios = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<object>>> _shared = new(StringComparer.Ordinal);
     private RealPrefectServer? _server;
 
     protected abstract RealPrefectKind Kind { get; }
@@ -19,16 +19,26 @@ public abstract class ServerFixture : IAsyncLifetime
     /// <summary>A scenario seeded once per fixture and shared by the tests that read it (seeding a real server
     /// costs seconds); tests never change it.</summary>
     public Task<ScenarioSpec> SeededAsync(string key, Func<ScenarioSpec> build) =>
-        _scenarios.GetOrAdd(key, _ => new Lazy<Task<ScenarioSpec>>(async () =>
+        SharedAsync("scenario:" + key, async () =>
         {
             ScenarioSpec spec = build();
             using PrefectHttp http = Http();
             await spec.SeedAsync(http);
             return spec;
-        })).Value;
+        });
+
+    /// <summary>Made once per fixture, on first use; disposed with the fixture.</summary>
+    public async Task<T> SharedAsync<T>(string key, Func<Task<T>> create) where T : class =>
+        (T)await _shared.GetOrAdd(key, _ => new Lazy<Task<object>>(async () => await create())).Value;
 
     public async Task DisposeAsync()
     {
+        foreach (Lazy<Task<object>> item in _shared.Values)
+        {
+            if (!item.IsValueCreated || !item.Value.IsCompletedSuccessfully) continue;
+            if (item.Value.Result is IAsyncDisposable disposable) await disposable.DisposeAsync();
+            else if (item.Value.Result is IDisposable plain) plain.Dispose();
+        }
         if (_server != null) await _server.DisposeAsync();
     }
 }

@@ -24,6 +24,9 @@ public sealed class PrefectHttp : IDisposable
         if (authString != null) _http.DefaultRequestHeaders.Authorization = RealPrefectServer.BasicHeader(authString);
     }
 
+    /// <summary>Sends the secret as a bearer token instead (what a Cloud key would be).</summary>
+    public void Bearer(string token) => _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
     public Task<PrefectAnswer> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);
 
     public Task<PrefectAnswer> PostAsync(string path, JsonNode? body) => SendAsync(HttpMethod.Post, path, body?.ToJsonString());
