@@ -82,12 +82,12 @@ internal static class Scenarios
 public abstract class RealServerTests
 {
     protected static readonly BacklogMeasure[] AllMeasures = { Late, Due, Pending, Running };
-    private readonly ITestOutputHelper _output;
+    protected ITestOutputHelper Output { get; }
 
     protected RealServerTests(ServerFixture fixture, ITestOutputHelper output)
     {
         Fixture = fixture;
-        _output = output;
+        Output = output;
     }
 
     protected ServerFixture Fixture { get; }
@@ -106,7 +106,7 @@ public abstract class RealServerTests
     {
         var log = new TestLog();
         BacklogReadResult result = await new BacklogReader(new WorkQueueCatalog(client)).ReadAsync(selectors, new BacklogReadOptions { Measures = AllMeasures }, log, default);
-        _output.WriteLine(Fixture.Server + ": " + client.RequestCount + " request(s) for " + string.Join("; ", selectors.Select(s => s.ToString())));
+        Output.WriteLine(Fixture.Server + ": " + client.RequestCount + " request(s) for " + string.Join("; ", selectors.Select(s => s.ToString())));
         return result;
     }
 
@@ -143,6 +143,7 @@ public abstract class RealBacklogTests : RealServerTests
     public async Task EveryQueueOfAPoolIsCountedForEveryMeasure()
     {
         ScenarioSpec spec = await BacklogAsync();
+        if (spec.LateAfter is TimeSpan late) Output.WriteLine(Fixture.Server + ": the late-runs service marked the scenario's runs within " + late.TotalSeconds.ToString("0.0") + " s");
         string pool = spec.Pools[0].Name;
         BacklogReadResult result = await ReadAsync(Sel(pool, null));
         Assert.Empty(result.Failures);
@@ -318,7 +319,7 @@ public sealed class Prefect3BacklogTests : RealBacklogTests
             ["flow_runs"] = new JsonObject
             {
                 ["state"] = new JsonObject { ["type"] = new JsonObject { ["any_"] = new JsonArray("SCHEDULED") } },
-                ["next_scheduled_start_time"] = new JsonObject { ["before_"] = PrefectFilters.Timestamp(DateTimeOffset.UtcNow) },
+                ["next_scheduled_start_time"] = new JsonObject { ["before_"] = ScenarioSpec.Timestamp(DateTimeOffset.UtcNow) },
             },
         });
         Assert.Equal(4, scheduledAndDue);

@@ -43,9 +43,6 @@ public sealed class RealPrefectServer : IAsyncDisposable
     /// <summary>What GET /admin/version answered.</summary>
     public string Version { get; private set; } = "";
 
-    /// <summary>True when this process started the server (and so stops it).</summary>
-    public bool Owned => _workDir != null;
-
     public bool IsV3 => Kind != RealPrefectKind.Prefect2;
 
     public string ExpectedVersion => Kind == RealPrefectKind.Prefect2 ? "2.20.25" : "3.8.3";

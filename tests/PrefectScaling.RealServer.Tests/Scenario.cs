@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using PrefectScaling.Backlog;
-using PrefectScaling.Prefect;
 using PrefectScaling.Testing.PrefectEmulator;
 
 namespace PrefectScaling.RealServer.Tests;
@@ -162,6 +161,10 @@ public sealed class ScenarioSpec
         await WaitForLateAsync(http);
     }
 
+    /// <summary>RFC 3339 with an explicit offset, which 2.x and 3.x both parse.</summary>
+    public static string Timestamp(DateTimeOffset value) =>
+        value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The flow every run of the scenario belongs to (real servers only).</summary>
     public string? FlowId { get; private set; }
 
@@ -186,7 +189,7 @@ public sealed class ScenarioSpec
         {
             ["type"] = "SCHEDULED",
             ["name"] = name,
-            ["state_details"] = new JsonObject { ["scheduled_time"] = PrefectFilters.Timestamp(at) },
+            ["state_details"] = new JsonObject { ["scheduled_time"] = Timestamp(at) },
         };
         return kind switch
         {
