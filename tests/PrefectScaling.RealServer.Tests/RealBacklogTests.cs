@@ -264,6 +264,10 @@ public abstract class RealPagingTests : RealServerTests
         AssertCounts(spec, result, queues);
         // A queue name from past the first page of the listing, alone.
         AssertCounts(spec, await ReadAsync(Sel(null, wide.Queues[^1])), new[] { (wide.Name, wide.Queues[^1]) });
+        // All but the default queue by a wildcard: the runs are asked for by 205 queue ids.
+        BacklogReadResult wild = await ReadAsync(Sel(wide.Name, "q*"));
+        Assert.Equal(Scenarios.WideQueues * AllMeasures.Length, wild.Counts.Count);
+        AssertCounts(spec, wild, queues.Where(q => q.Queue != "default"));
     }
 }
 
