@@ -5,7 +5,7 @@
 .EXAMPLE
     dotnet pwsh ./build.ps1 Demo     # build, then count the backlog of a local Prefect emulator
 .EXAMPLE
-    dotnet pwsh ./build.ps1 Test     # build, then xunit (engine, emulator) and Pester (the imported module)
+    dotnet pwsh ./build.ps1 Test     # build, then xunit and Pester, against the emulators and real Prefect servers
 #>
 [CmdletBinding()]
 param(
@@ -121,9 +121,30 @@ function Invoke-Package([switch] $NoBuild) {
     Write-Host ("Package: {0} ({1:N0} KiB)" -f [System.IO.Path]::GetRelativePath($Root, $package.FullName), ($package.Length / 1KB))
 }
 
+# Real Prefect 2.20.25, 3.8.3 and 3.8.3 with basic auth, once per run for every test project: they start
+# while the module builds, Invoke-Test waits for them before the first test, and they stop whatever happens.
+function Invoke-TestWithRealPrefect {
+    Import-Module (Join-Path $Root 'tests/TestHost/RealPrefect.psm1') -Force
+    $script:RealPrefectStarts = @('Prefect2', 'Prefect3', 'Prefect3Auth' | ForEach-Object { Start-RealPrefectServer -Kind $_ })
+    try { Invoke-Test }
+    finally {
+        Clear-RealPrefectEnvironment
+        $script:RealPrefectStarts | Stop-RealPrefectServer
+    }
+}
+
+function Use-RealPrefectServers {
+    $servers = @($script:RealPrefectStarts | Wait-RealPrefectServer)
+    Set-RealPrefectEnvironment -Server $servers
+    $script:RealPrefectLine = 'Real Prefect servers: ' + (($servers | Format-RealPrefectServer) -join '; ')
+    Write-Host $script:RealPrefectLine
+    Write-Host ('Real Prefect start-up (together, during the build): ' + (($servers | ForEach-Object { "$($_.Kind) $($_.StartSeconds) s" }) -join ', '))
+}
+
 function Invoke-Test {
     Invoke-Build
     Invoke-Package -NoBuild
+    Use-RealPrefectServers
     if (Test-Path $ResultsOut) { Remove-Item -Recurse -Force $ResultsOut }
     $null = New-Item -ItemType Directory -Force $ResultsOut
     $passed = 0; $failed = 0
@@ -151,6 +172,7 @@ function Invoke-Test {
     $passed += $pester.Passed; $failed += $pester.Failed
 
     Write-Host ''
+    Write-Host $script:RealPrefectLine
     Write-Host "Tests: $passed passed, $failed failed"
     if ($failed -gt 0 -or $passed -eq 0) { throw "$failed test(s) failed." }
 }
@@ -169,7 +191,7 @@ foreach ($name in $Task) {
     switch ($name) {
         'Build' { Invoke-Build }
         'Package' { Invoke-Package }
-        'Test'  { Invoke-Test }
+        'Test'  { Invoke-TestWithRealPrefect }
         'Demo'  { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out }; Invoke-Native 'dotnet' @('clean', (Join-Path $Root 'PrefectScaling.sln'), '-v', 'q') }

@@ -36,6 +36,8 @@ public sealed partial class PrefectEmulatorServer
         new("POST", new[] { "flow_runs", "count" }, FlowRunsCount),
         new("POST", new[] { "flow_runs", "filter" }, FlowRunsFilter),
         new("POST", new[] { "flow_runs", "paginate" }, FlowRunsPaginate, V3Only: true),
+        // On 2.x, POST /flow_runs/paginate meets this route: 405.
+        new("GET", new[] { "flow_runs", "{id}" }, FlowRunById),
 
         new("POST", new[] { "work_queues", "filter" }, WorkQueuesFilter),
         new("GET", new[] { "work_queues", "name", "{name}" }, WorkQueueByName),
@@ -147,8 +149,9 @@ public sealed partial class PrefectEmulatorServer
     }
 
     /// <summary>FastAPI-style body parsing: every top-level key optional and nullable, unknown top-level keys ignored.
-    /// <paramref name="keys"/> are validated; "limit" goes through Prefect's LimitBody dependency first.</summary>
-    private Reply? ParseBody(Call c, (string Key, SNode? Node)[] keys, bool limit, out Parsed parsed)
+    /// <paramref name="keys"/> are validated; "limit" goes through Prefect's LimitBody dependency first.
+    /// <paramref name="declaredOrder"/>: the route's body parameters as it declares them (default: limit, then keys).</summary>
+    private Reply? ParseBody(Call c, (string Key, SNode? Node)[] keys, bool limit, out Parsed parsed, string[]? declaredOrder = null)
     {
         parsed = new Parsed { Limit = _options.DefaultLimit };
         var ctx = NewCtx();
@@ -175,7 +178,10 @@ public sealed partial class PrefectEmulatorServer
             }
             catch (JsonException e)
             {
-                var pos = (int)Math.Min(int.MaxValue, e.BytePositionInLine ?? 0);
+                // The server's words are Python's json module's: its message and character position.
+                var why = PythonJson.Check(c.RawBody) ?? new PythonJson.Failure("Expecting value", (int)Math.Min(int.MaxValue, e.BytePositionInLine ?? 0));
+                var pos = why.Position;
+                var (line, column) = PythonJson.LineAndColumn(c.RawBody, pos);
                 var errItem = IsV3
                     ? new JsonObject
                     {
@@ -183,16 +189,16 @@ public sealed partial class PrefectEmulatorServer
                         ["loc"] = new JsonArray("body", pos),
                         ["msg"] = "JSON decode error",
                         ["input"] = new JsonObject(),
-                        ["ctx"] = new JsonObject { ["error"] = "Expecting value" },
+                        ["ctx"] = new JsonObject { ["error"] = why.Message },
                     }
                     : new JsonObject
                     {
                         ["loc"] = new JsonArray("body", pos),
-                        ["msg"] = "Expecting value: line 1 column " + (pos + 1) + " (char " + pos + ")",
+                        ["msg"] = why.Message + ": line " + line + " column " + column + " (char " + pos + ")",
                         ["type"] = "value_error.jsondecode",
                         ["ctx"] = new JsonObject
                         {
-                            ["msg"] = "Expecting value", ["doc"] = c.RawBody, ["pos"] = pos, ["lineno"] = 1, ["colno"] = pos + 1,
+                            ["msg"] = why.Message, ["doc"] = c.RawBody, ["pos"] = pos, ["lineno"] = line, ["colno"] = column,
                         },
                     };
                 return Reply.Json(422, Invalid(new JsonArray(errItem), JsonValue.Create(c.RawBody)));
@@ -203,8 +209,11 @@ public sealed partial class PrefectEmulatorServer
                 echo = JsonNode.Parse(c.RawBody);
                 if (root.ValueKind != JsonValueKind.Object)
                 {
-                    ctx.Error(new List<object> { "body" }, root, "type_error.dict", "value is not a valid dict",
-                        "model_attributes_type", "Input should be a valid dictionary or object to extract fields from");
+                    // FastAPI finds none of the embedded body parameters in a body that is not an object, and
+                    // reports each as missing, in the order the route declares them.
+                    var declared = declaredOrder ?? (limit ? new[] { "limit" } : Array.Empty<string>()).Concat(keys.Select(k => k.Key)).ToArray();
+                    foreach (var key in declared)
+                        ctx.Error(new List<object> { "body", key }, null, "value_error.missing", "field required", "missing", "Field required");
                     return Reply.Json(422, Invalid(ctx.Errors, echo));
                 }
                 props = ObjNode.LastWins(root);
@@ -322,7 +331,8 @@ public sealed partial class PrefectEmulatorServer
 
     private Reply FlowRunsFilter(Call c)
     {
-        var err = ParseBody(c, FlowRunKeys(("sort", _schemas.Sort), ("offset", new IntNode(0))), limit: true, out var p);
+        var err = ParseBody(c, FlowRunKeys(("sort", _schemas.Sort), ("offset", new IntNode(0))), limit: true, out var p,
+            new[] { "limit", "sort", "offset" }.Concat(FlowRunKeys().Select(k => k.Item1)).ToArray());
         if (err is not null) return err;
         var sort = p.Values.GetValueOrDefault("sort") as string ?? "ID_DESC";
         var offset = p.Values.GetValueOrDefault("offset") as long? ?? 0;
@@ -336,9 +346,21 @@ public sealed partial class PrefectEmulatorServer
         }
     }
 
+    private Reply FlowRunById(Call c)
+    {
+        var err = PathId(c, out var id);
+        if (err is not null) return err;
+        lock (_lock)
+        {
+            var run = _store.Runs.FirstOrDefault(r => r.Id == id);
+            return run is null ? Reply.Detail(404, "Flow run not found") : Reply.Json(200, Shapes.Run(run, DateTimeOffset.UtcNow, Mode));
+        }
+    }
+
     private Reply FlowRunsPaginate(Call c)
     {
-        var err = ParseBody(c, FlowRunKeys(("sort", _schemas.Sort), ("page", new IntNode(1))), limit: true, out var p);
+        var err = ParseBody(c, FlowRunKeys(("sort", _schemas.Sort), ("page", new IntNode(1))), limit: true, out var p,
+            new[] { "limit", "sort", "page" }.Concat(FlowRunKeys().Select(k => k.Item1)).ToArray());
         if (err is not null) return err;
         var sort = p.Values.GetValueOrDefault("sort") as string ?? "ID_DESC";
         var page = p.Values.GetValueOrDefault("page") as long? ?? 1;
@@ -376,7 +398,8 @@ public sealed partial class PrefectEmulatorServer
 
     private Reply WorkQueuesFilter(Call c)
     {
-        var err = ParseBody(c, new (string, SNode?)[] { ("work_queues", _schemas.WorkQueueFilter), ("offset", new IntNode(0)) }, limit: true, out var p);
+        var err = ParseBody(c, new (string, SNode?)[] { ("work_queues", _schemas.WorkQueueFilter), ("offset", new IntNode(0)) }, limit: true, out var p,
+            new[] { "limit", "offset", "work_queues" });
         if (err is not null) return err;
         var offset = p.Values.GetValueOrDefault("offset") as long? ?? 0;
         var now = DateTimeOffset.UtcNow;
@@ -433,7 +456,7 @@ public sealed partial class PrefectEmulatorServer
             {
                 ["healthy"] = healthy,
                 ["late_runs_count"] = late,
-                ["last_polled"] = Shapes.Iso(q.LastPolled),
+                ["last_polled"] = Shapes.Iso(q.LastPolled, Mode),
                 ["health_check_policy"] = new JsonObject { ["maximum_late_runs"] = 0, ["maximum_seconds_since_last_polled"] = 60 },
             });
         }
@@ -471,7 +494,8 @@ public sealed partial class PrefectEmulatorServer
 
     private Reply WorkPoolsFilter(Call c)
     {
-        var err = ParseBody(c, new (string, SNode?)[] { ("work_pools", _schemas.WorkPoolFilter), ("offset", new IntNode(0)) }, limit: true, out var p);
+        var err = ParseBody(c, new (string, SNode?)[] { ("work_pools", _schemas.WorkPoolFilter), ("offset", new IntNode(0)) }, limit: true, out var p,
+            new[] { "limit", "work_pools", "offset" });
         if (err is not null) return err;
         var offset = p.Values.GetValueOrDefault("offset") as long? ?? 0;
         var now = DateTimeOffset.UtcNow;
@@ -509,7 +533,8 @@ public sealed partial class PrefectEmulatorServer
 
     private Reply WorkPoolQueuesFilter(Call c)
     {
-        var err = ParseBody(c, new (string, SNode?)[] { ("work_queues", _schemas.WorkQueueFilter), ("offset", new IntNode(0)) }, limit: true, out var p);
+        var err = ParseBody(c, new (string, SNode?)[] { ("work_queues", _schemas.WorkQueueFilter), ("offset", new IntNode(0)) }, limit: true, out var p,
+            new[] { "limit", "work_queues", "offset" });
         if (err is not null) return err;
         var offset = p.Values.GetValueOrDefault("offset") as long? ?? 0;
         var now = DateTimeOffset.UtcNow;

@@ -19,81 +19,126 @@ internal sealed record Reply(int Status, string Body, string ContentType = "appl
 
 internal static class Shapes
 {
-    public static string Iso(DateTimeOffset t) =>
-        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00:00";
+    /// <summary>A datetime as the server writes it: 3.x (pydantic 2) ends UTC with Z, 2.x with +00:00, and both
+    /// leave out a fraction of zero.</summary>
+    public static string Iso(DateTimeOffset t, EmulatorMode mode)
+    {
+        var utc = t.UtcDateTime;
+        var text = utc.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
+        var micro = utc.Ticks % TimeSpan.TicksPerSecond / 10;
+        if (micro != 0) text += "." + micro.ToString("D6", CultureInfo.InvariantCulture);
+        return text + (mode is EmulatorMode.V3 or EmulatorMode.Cloud ? "Z" : "+00:00");
+    }
 
-    public static JsonNode? Iso(DateTimeOffset? t) => t is DateTimeOffset v ? JsonValue.Create(Iso(v)) : null;
+    public static JsonNode? Iso(DateTimeOffset? t, EmulatorMode mode) => t is DateTimeOffset v ? JsonValue.Create(Iso(v, mode)) : null;
 
     public static bool Polled(DateTimeOffset? lastPolled, DateTimeOffset now) =>
         lastPolled is DateTimeOffset lp && (now - lp).TotalSeconds <= 60;
 
     public static JsonObject Run(RunEntity r, DateTimeOffset now, EmulatorMode mode)
     {
+        JsonNode? Time(DateTimeOffset? t) => Iso(t, mode);
+        // V2Legacy keeps the older, smaller shape; V2 and V3 follow what 2.20.25 and 3.8.3 send.
+        var current = mode != EmulatorMode.V2Legacy;
+        var v3 = mode is EmulatorMode.V3 or EmulatorMode.Cloud;
         double delta = 0;
         if (r.StartTime is DateTimeOffset st && r.ExpectedStartTime is DateTimeOffset e1 && st > e1) delta = (st - e1).TotalSeconds;
         else if (r.StartTime is null && r.ExpectedStartTime is DateTimeOffset e2 && e2 < now && !Store.TerminalTypes.Contains(r.StateType))
             delta = (now - e2).TotalSeconds;
+        var running = r.StateType == "RUNNING" && r.StartTime is DateTimeOffset started ? Math.Max(0, (now - started).TotalSeconds) : 0.0;
         var tags = new JsonArray();
         foreach (var t in r.Tags) tags.Add(t);
         var o = new JsonObject
         {
             ["id"] = r.IdText,
-            ["created"] = Iso(r.Created),
-            ["updated"] = Iso(r.Updated),
+            ["created"] = Time(r.Created),
+            ["updated"] = Time(r.Updated),
             ["name"] = r.Name,
             ["flow_id"] = r.FlowId.ToString("D"),
             ["state_id"] = r.StateId.ToString("D"),
             ["deployment_id"] = r.DeploymentId?.ToString("D"),
-            ["work_queue_id"] = r.Queue?.IdText,
-            ["work_queue_name"] = r.WorkQueueName,
-            ["flow_version"] = r.FlowVersion,
-            ["parameters"] = new JsonObject(),
-            ["idempotency_key"] = null,
-            ["context"] = new JsonObject(),
-            ["tags"] = tags,
-            ["parent_task_run_id"] = null,
-            ["state_type"] = r.StateType,
-            ["state_name"] = r.StateName,
-            ["run_count"] = r.StartTime is null ? 0 : 1,
-            ["expected_start_time"] = Iso(r.ExpectedStartTime),
-            ["next_scheduled_start_time"] = Iso(r.NextScheduledStartTime),
-            ["start_time"] = Iso(r.StartTime),
-            ["end_time"] = Iso(r.EndTime),
-            ["total_run_time"] = 0.0,
-            ["estimated_run_time"] = 0.0,
-            ["estimated_start_time_delta"] = Math.Round(delta, 6),
-            ["auto_scheduled"] = false,
-            ["infrastructure_document_id"] = null,
-            ["infrastructure_pid"] = null,
-            ["created_by"] = null,
         };
-        if (mode != EmulatorMode.V2Legacy)
+        if (current) o["deployment_version"] = null;
+        o["work_queue_id"] = r.Queue?.IdText;
+        o["work_queue_name"] = r.WorkQueueName;
+        o["flow_version"] = r.FlowVersion;
+        o["parameters"] = new JsonObject();
+        o["idempotency_key"] = null;
+        o["context"] = new JsonObject();
+        if (current)
+        {
+            o["empirical_policy"] = new JsonObject
+            {
+                ["max_retries"] = 0, ["retry_delay_seconds"] = 0.0, ["retries"] = null, ["retry_delay"] = null,
+                ["pause_keys"] = new JsonArray(), ["resuming"] = false, ["retry_type"] = null,
+            };
+        }
+        o["tags"] = tags;
+        if (v3)
+        {
+            var labels = new JsonObject { ["prefect.flow.id"] = r.FlowId.ToString("D") };
+            if (r.DeploymentId is Guid d) labels["prefect.deployment.id"] = d.ToString("D");
+            o["labels"] = labels;
+        }
+        o["parent_task_run_id"] = null;
+        o["state_type"] = r.StateType;
+        o["state_name"] = r.StateName;
+        o["run_count"] = current ? (r.StateType == "RUNNING" ? 1 : 0) : (r.StartTime is null ? 0 : 1);
+        o["expected_start_time"] = Time(r.ExpectedStartTime);
+        o["next_scheduled_start_time"] = Time(r.NextScheduledStartTime);
+        o["start_time"] = Time(r.StartTime);
+        o["end_time"] = Time(r.EndTime);
+        o["total_run_time"] = 0.0;
+        o["estimated_run_time"] = current ? Math.Round(running, 6) : 0.0;
+        o["estimated_start_time_delta"] = Math.Round(delta, 6);
+        o["auto_scheduled"] = false;
+        o["infrastructure_document_id"] = null;
+        o["infrastructure_pid"] = null;
+        o["created_by"] = null;
+        if (current)
         {
             o["work_pool_id"] = r.Queue?.Pool.IdText;
             o["work_pool_name"] = r.Queue?.Pool.Name;
         }
-        o["state"] = new JsonObject
+        var details = new JsonObject
+        {
+            ["flow_run_id"] = r.IdText,
+            ["task_run_id"] = null,
+            ["child_flow_run_id"] = null,
+            ["scheduled_time"] = Time(r.StateType == "SCHEDULED" ? r.NextScheduledStartTime : null),
+            ["cache_key"] = null,
+            ["cache_expiration"] = null,
+        };
+        if (v3) details["deferred"] = false;
+        details["untrackable_result"] = false;
+        details["pause_timeout"] = null;
+        details["pause_reschedule"] = false;
+        details["pause_key"] = null;
+        if (current) details["run_input_keyset"] = null;
+        details["refresh_cache"] = null;
+        if (current)
+        {
+            details["retriable"] = null;
+            details["transition_id"] = null;
+            details["task_parameters_id"] = null;
+        }
+        if (v3)
+        {
+            details["traceparent"] = null;
+            details["deployment_concurrency_lease_id"] = null;
+        }
+        var state = new JsonObject
         {
             ["id"] = r.StateId.ToString("D"),
             ["type"] = r.StateType,
             ["name"] = r.StateName,
-            ["timestamp"] = Iso(r.StateTimestamp),
+            ["timestamp"] = Time(r.StateTimestamp),
             ["message"] = null,
-            ["state_details"] = new JsonObject
-            {
-                ["flow_run_id"] = r.IdText,
-                ["task_run_id"] = null,
-                ["child_flow_run_id"] = null,
-                ["scheduled_time"] = Iso(r.StateType == "SCHEDULED" ? r.NextScheduledStartTime : null),
-                ["cache_key"] = null,
-                ["cache_expiration"] = null,
-                ["untrackable_result"] = false,
-                ["pause_timeout"] = null,
-                ["pause_reschedule"] = false,
-                ["pause_key"] = null,
-                ["refresh_cache"] = null,
-            },
         };
+        if (current) state["data"] = null;
+        state["state_details"] = details;
+        o["state"] = state;
+        if (current) o["job_variables"] = v3 ? new JsonObject() : null;
         return o;
     }
 
@@ -105,17 +150,18 @@ internal static class Shapes
         var o = new JsonObject
         {
             ["id"] = q.IdText,
-            ["created"] = Iso(q.Created),
-            ["updated"] = Iso(q.Updated),
+            ["created"] = Iso(q.Created, mode),
+            ["updated"] = Iso(q.Updated, mode),
             ["name"] = q.Name,
-            ["description"] = "",
+            // What Prefect writes on the queue it creates with a pool.
+            ["description"] = mode != EmulatorMode.V2Legacy && q.Pool.DefaultQueue == q ? "The work pool's default queue." : "",
             ["is_paused"] = q.IsPaused,
             ["concurrency_limit"] = q.ConcurrencyLimit,
             ["priority"] = q.Priority,
         };
         if (mode != EmulatorMode.V2Legacy) o["work_pool_id"] = q.Pool.IdText;
         o["filter"] = null;
-        o["last_polled"] = Iso(q.LastPolled);
+        o["last_polled"] = Iso(q.LastPolled, mode);
         if (mode != EmulatorMode.V2Legacy)
         {
             o["work_pool_name"] = q.Pool.Name;
@@ -131,19 +177,18 @@ internal static class Shapes
         var o = new JsonObject
         {
             ["id"] = p.IdText,
-            ["created"] = Iso(p.Created),
-            ["updated"] = Iso(p.Updated),
+            ["created"] = Iso(p.Created, mode),
+            ["updated"] = Iso(p.Updated, mode),
             ["name"] = p.Name,
             ["description"] = p.Description,
             ["type"] = p.Type,
-            ["base_job_template"] = new JsonObject
-            {
-                ["job_configuration"] = new JsonObject(),
-                ["variables"] = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
-            },
+            // A pool created through the API without a template has an empty one (a server refuses a
+            // template with empty job_configuration or variables).
+            ["base_job_template"] = new JsonObject(),
             ["is_paused"] = p.IsPaused,
             ["concurrency_limit"] = p.ConcurrencyLimit,
-            ["status"] = p.IsPaused ? "PAUSED" : p.Queues.Any(q => Polled(q.LastPolled, now)) ? "READY" : "NOT_READY",
+            // default-agent-pool, made on demand by the legacy queue API, never gets a status.
+            ["status"] = p.IsPaused ? "PAUSED" : p.Name == Store.DefaultAgentPool ? null : p.Queues.Any(q => Polled(q.LastPolled, now)) ? "READY" : "NOT_READY",
             ["default_queue_id"] = p.DefaultQueue?.IdText,
         };
         if (mode is EmulatorMode.V3 or EmulatorMode.Cloud)

@@ -98,7 +98,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
     public void Seed(EmulatorSeed seed)
     {
         ArgumentNullException.ThrowIfNull(seed);
-        var store = Store.Build(seed, DateTimeOffset.UtcNow);
+        var store = Store.Build(seed, DateTimeOffset.UtcNow, IsV3);
         lock (_lock) _store = store;
     }
 
@@ -382,7 +382,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         try
         {
             var lp = GetQueueLastPolled(pool, queue);
-            return Reply.Json(200, new JsonObject { ["pool"] = pool, ["queue"] = queue, ["last_polled"] = Shapes.Iso(lp) });
+            return Reply.Json(200, new JsonObject { ["pool"] = pool, ["queue"] = queue, ["last_polled"] = Shapes.Iso(lp, Mode) });
         }
         catch (KeyNotFoundException e)
         {

@@ -78,10 +78,13 @@ internal sealed class Store
         return new DateTimeOffset(utc.Ticks - utc.Ticks % 10, TimeSpan.Zero);
     }
 
-    public static Store Build(EmulatorSeed seed, DateTimeOffset now)
+    /// <summary>3.x records a start and end time for a run created in a terminal state; 2.x records neither.</summary>
+    private bool _terminalTimes;
+
+    public static Store Build(EmulatorSeed seed, DateTimeOffset now, bool v3 = true)
     {
         now = Micro(now);
-        var s = new Store();
+        var s = new Store { _terminalTimes = v3 };
         foreach (var p in seed.Pools ?? new List<SeedPool>())
         {
             if (string.IsNullOrEmpty(p.Name)) throw new ArgumentException("Seed pool without a name.");
@@ -259,10 +262,17 @@ internal sealed class Store
             Updated = now,
         };
         run.IdText = run.Id.ToString("D");
-        if (type is "RUNNING" or "COMPLETED" or "FAILED" or "CRASHED" or "CANCELLING" or "PAUSED")
+        // As a real server records a run created in its state (what a seed describes): only RUNNING has
+        // started; a terminal run has start = end = its time on 3.x and neither on 2.x.
+        if (type == "RUNNING")
+        {
             run.StartTime = when <= now ? when : now;
-        if (TerminalTypes.Contains(type))
-            run.EndTime = now;
+        }
+        else if (TerminalTypes.Contains(type) && _terminalTimes)
+        {
+            run.StartTime = when <= now ? when : now;
+            run.EndTime = run.StartTime;
+        }
         Runs.Add(run);
     }
 }
