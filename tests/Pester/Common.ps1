@@ -2,8 +2,8 @@
 $script:ModulePath = $env:PREFECTSCALING_TEST_MODULE
 $script:Configuration = if ($env:PREFECTSCALING_TEST_CONFIGURATION) { $env:PREFECTSCALING_TEST_CONFIGURATION } else { 'Release' }
 $script:SeedPath = Join-Path $PSScriptRoot '../data/sample-seed.json'
-$script:OddQueue = 'etl "quoted" & 100% #1 ü?'
-$script:OddPool = 'team a+b %20 ü'
+$script:OddQueue = 'etl "quoted" #1 ü?'
+$script:OddPool = 'team a+b #2 ü;='
 Import-Module $script:ModulePath -Force
 Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1') -Force
 

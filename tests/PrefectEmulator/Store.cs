@@ -199,8 +199,19 @@ internal sealed class Store
         _ => type,
     };
 
+    // Real 2.20.25 and 3.8.3 servers answer 422 for a pool or queue name with any of these ("must not contain"):
+    // the emulator must not hold what no real server can.
+    private static readonly char[] BannedNameCharacters = { '/', '%', '&', '>', '<' };
+
+    private static void CheckName(string what, string name)
+    {
+        if (name.IndexOfAny(BannedNameCharacters) >= 0)
+            throw new ArgumentException($"Seed {what} name '{name}' contains one of / % & > <, which real Prefect servers refuse.");
+    }
+
     private PoolEntity AddPool(string name, string type, DateTimeOffset now)
     {
+        CheckName("pool", name);
         var pool = new PoolEntity { Id = Guid.NewGuid(), Name = name, Type = type, Created = now, Updated = now };
         pool.IdText = pool.Id.ToString("D");
         Pools.Add(pool);
@@ -223,6 +234,7 @@ internal sealed class Store
 
     private QueueEntity AddQueue(PoolEntity pool, string name, int? priority, DateTimeOffset now)
     {
+        CheckName("queue", name);
         var prio = priority ?? (pool.Queues.Count == 0 ? 1 : pool.Queues.Max(q => q.Priority) + 1);
         if (priority is null && name != "default" && pool.Queues.All(q => q.Name != "default")) prio = Math.Max(prio, 2);
         var q = new QueueEntity

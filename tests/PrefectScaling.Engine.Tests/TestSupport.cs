@@ -16,8 +16,8 @@ internal sealed class RecordingLog : IEngineLog
 internal static class Scenario
 {
     /// <summary>A name that needs escaping in a URL path and in JSON.</summary>
-    public const string OddQueue = "etl \"quoted\" & 100% #1 ü?";
-    public const string OddPool = "team a+b %20 ü";
+    public const string OddQueue = "etl \"quoted\" #1 ü?";
+    public const string OddPool = "team a+b #2 ü;=";
 
     /// <summary>Pools k8s and ecs-pool (both with a default queue), runs in every state.</summary>
     public static EmulatorSeed Standard() => new()
