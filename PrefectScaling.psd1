@@ -7,9 +7,9 @@
     Copyright            = '(c) PrefectScaling contributors. MIT License.'
     Description          = 'Autoscale Prefect agents and workers running as an AWS ECS service from the Prefect backlog: count Late runs per work queue, publish them to CloudWatch, and scale the service on them.'
     RootModule           = 'PrefectScaling.dll'
-    # Tested on PowerShell 7.6 (.NET 10); the dependency isolation needs PowerShell 7's AssemblyLoadContext,
-    # so Windows PowerShell 5.1 is not supported.
-    PowerShellVersion    = '7.4'
+    # What is tested: PowerShell 7.6 (.NET 10); 7.4 is out of support and not tested. Windows PowerShell 5.1
+    # has no AssemblyLoadContext for the dependency isolation.
+    PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('PrefectScaling.Format.ps1xml')
     CmdletsToExport      = @(

@@ -6,6 +6,8 @@
     dotnet pwsh ./build.ps1 Demo     # build, then count the backlog of a local Prefect emulator
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test     # build, then xunit and Pester, against the emulators and real Prefect servers
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Test -NoBuild     # the same tests over what the last Build laid out
 #>
 [CmdletBinding()]
 param(
@@ -14,7 +16,10 @@ param(
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Package, Test, Demo and Bench use what the last Build made instead of building first.
+    [switch] $NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -45,7 +50,7 @@ function Invoke-ChildPwsh([string[]] $Arguments) {
     finally { Pop-Location }
 }
 
-function Invoke-Build {
+function Build-Module {
     Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native 'dotnet' @('build', (Join-Path $Root 'PrefectScaling.sln'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
 
@@ -110,9 +115,18 @@ function Read-Trx([string] $Path) {
     [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout }
 }
 
+# Builds first, unless -NoBuild: then what is in out/ must be there, or the tests would run over nothing.
+function Use-BuiltModule {
+    if (-not $NoBuild) { Build-Module; return }
+    foreach ($path in (Join-Path $ModuleOut 'PrefectScaling.psd1'), (Join-Path $PublisherOut 'PrefectScaling.Publisher.dll')) {
+        if (-not (Test-Path $path)) { throw "-NoBuild, but $([System.IO.Path]::GetRelativePath($Root, $path)) is missing: run ./build.ps1 Build first." }
+    }
+    Write-Host 'Using the module and publisher already built in out/ (-NoBuild).'
+}
+
 # A .nupkg of the built module, installable with Install-PSResource from a folder repository.
-function Invoke-Package([switch] $NoBuild) {
-    if (-not $NoBuild) { Invoke-Build }
+function Invoke-Package([switch] $Built) {
+    if (-not $Built) { Use-BuiltModule }
     if (Test-Path $PackagesOut) { Remove-Item -Recurse -Force $PackagesOut }
     $null = New-Item -ItemType Directory -Force $PackagesOut
     Invoke-ChildPwsh @('-Command', "Import-Module Microsoft.PowerShell.PSResourceGet; Compress-PSResource -Path '$ModuleOut' -DestinationPath '$PackagesOut'")
@@ -142,8 +156,8 @@ function Use-RealPrefectServers {
 }
 
 function Invoke-Test {
-    Invoke-Build
-    Invoke-Package -NoBuild
+    Use-BuiltModule
+    Invoke-Package -Built
     Use-RealPrefectServers
     if (Test-Path $ResultsOut) { Remove-Item -Recurse -Force $ResultsOut }
     $null = New-Item -ItemType Directory -Force $ResultsOut
@@ -178,18 +192,18 @@ function Invoke-Test {
 }
 
 function Invoke-Demo {
-    Invoke-Build
+    Use-BuiltModule
     Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
 }
 
 function Invoke-Bench {
-    Invoke-Build
+    Use-BuiltModule
     Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Bench/Invoke-Bench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
 }
 
 foreach ($name in $Task) {
     switch ($name) {
-        'Build' { Invoke-Build }
+        'Build' { Build-Module }
         'Package' { Invoke-Package }
         'Test'  { Invoke-TestWithRealPrefect }
         'Demo'  { Invoke-Demo }
