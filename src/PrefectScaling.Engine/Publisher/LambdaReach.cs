@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using PrefectScaling.Prefect;
 
 namespace PrefectScaling.Publisher
 {
@@ -14,14 +15,32 @@ namespace PrefectScaling.Publisher
         /// <paramref name="inVpc"/>: the function is attached to subnets (which can reach private addresses).</summary>
         public static string? Problem(Uri url, bool inVpc)
         {
+            (string? kind, bool vpcHelps) = Check(url);
+            return kind == null || (vpcHelps && inVpc) ? null : kind;
+        }
+
+        /// <summary>The warning Install gives for a URL the function cannot reach, with what to do; null when none.</summary>
+        public static string? Warning(Uri url, bool inVpc)
+        {
+            string? problem = Problem(url, inVpc);
+            if (problem == null) return null;
+            bool vpcHelps = Check(url).VpcHelps;
+            return "The Prefect API URL " + PrefectConnectionSettings.Printable(url) + " is " + problem
+                + ", which the function, running in AWS Lambda, cannot reach" + (inVpc ? " even from its subnets" : string.Empty) + ". "
+                + (inVpc || vpcHelps
+                    ? "Give the server's address in the VPC" + (inVpc ? string.Empty : " and -SubnetId/-SecurityGroupId of subnets that route to it") + "."
+                    : "Give an address the function can reach (a public URL, Prefect Cloud, or a private address with -SubnetId/-SecurityGroupId).");
+        }
+
+        private static (string? Kind, bool VpcHelps) Check(Uri url)
+        {
             if (url == null) throw new ArgumentNullException(nameof(url));
             string host = url.Host.Trim('[', ']');
             if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
-                return "localhost (the function's own loopback)";
-            if (!IPAddress.TryParse(host, out IPAddress? address)) return null;
+                return ("localhost (the function's own loopback)", false);
+            if (!IPAddress.TryParse(host, out IPAddress? address)) return (null, false);
             if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-            (string? kind, bool vpcHelps) = Classify(address);
-            return kind == null || (vpcHelps && inVpc) ? null : kind;
+            return Classify(address);
         }
 
         private static (string? Kind, bool VpcHelps) Classify(IPAddress address)

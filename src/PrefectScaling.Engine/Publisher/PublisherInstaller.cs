@@ -356,7 +356,7 @@ namespace PrefectScaling.Publisher
                     ["Sid"] = "ReadServiceTasks",
                     ["Effect"] = "Allow",
                     ["Action"] = "ecs:DescribeServices",
-                    ["Resource"] = at.Arn("ecs", at.Region, "service/" + spec.Configuration.Cluster + "/" + spec.Configuration.Service),
+                    ["Resource"] = at.Arn("ecs", at.Region, ScalingNames.ResourceId(spec.Configuration.Cluster!, spec.Configuration.Service!)),
                 });
             }
             if (spec.InVpc)

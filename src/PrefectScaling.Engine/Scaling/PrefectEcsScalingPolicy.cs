@@ -89,7 +89,7 @@ namespace PrefectScaling.Scaling
         {
             Cluster = state.Cluster,
             Service = state.Service,
-            ResourceId = "service/" + state.Cluster + "/" + state.Service,
+            ResourceId = ScalingNames.ResourceId(state.Cluster, state.Service),
             TargetRegistered = state.Target != null,
             MinCapacity = (int?)Number(state.Target?["MinCapacity"]),
             MaxCapacity = (int?)Number(state.Target?["MaxCapacity"]),

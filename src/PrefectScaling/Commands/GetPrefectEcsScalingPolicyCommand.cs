@@ -18,7 +18,7 @@ namespace PrefectScaling.Commands
             }
             catch (ArgumentException e)
             {
-                WriteError(ErrorRecords.From(e, "service/" + Cluster + "/" + Service));
+                WriteError(ErrorRecords.From(e, ScalingNames.ResourceId(Cluster, Service)));
                 return;
             }
             try
@@ -30,7 +30,7 @@ namespace PrefectScaling.Commands
             }
             catch (AwsApiException e)
             {
-                WriteError(ErrorRecords.From(e, "service/" + Cluster + "/" + Service));
+                WriteError(ErrorRecords.From(e, ScalingNames.ResourceId(Cluster, Service)));
             }
         }
     }

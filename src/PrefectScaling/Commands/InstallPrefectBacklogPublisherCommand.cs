@@ -139,14 +139,8 @@ namespace PrefectScaling.Commands
 
         private void WarnIfLambdaCannotReach(Uri apiUrl)
         {
-            bool inVpc = SubnetId != null && SubnetId.Length > 0;
-            string? problem = LambdaReach.Problem(apiUrl, inVpc);
-            if (problem == null) return;
-            WriteWarning("The Prefect API URL " + PrefectConnectionSettings.Printable(apiUrl) + " is " + problem
-                + ", which the function, running in AWS Lambda, cannot reach" + (inVpc ? " even from its subnets" : string.Empty) + ". "
-                + (inVpc || problem.StartsWith("a private", StringComparison.Ordinal) || problem.StartsWith("a unique", StringComparison.Ordinal)
-                    ? "Give the server's address in the VPC" + (inVpc ? string.Empty : " and -SubnetId/-SecurityGroupId of subnets that route to it") + "."
-                    : "Give an address the function can reach (a public URL, Prefect Cloud, or a private address with -SubnetId/-SecurityGroupId)."));
+            string? warning = LambdaReach.Warning(apiUrl, inVpc: SubnetId != null && SubnetId.Length > 0);
+            if (warning != null) WriteWarning(warning);
         }
 
         /// <summary>Resolves the scope on the Prefect server, as Get-PrefectLateRunCount does; writes an error for

@@ -34,7 +34,7 @@ namespace PrefectScaling.Commands
 
         protected override void ProcessRecord()
         {
-            string resourceId = "service/" + Cluster + "/" + Service;
+            string resourceId = ScalingNames.ResourceId(Cluster, Service);
             HashSet<string>? scope;
             try
             {
