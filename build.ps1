@@ -110,9 +110,15 @@ function Get-PesterPath {
 }
 
 # xunit results come from TRX files so that the closing line can add them to Pester's.
+# The names of the failed tests come with them, to be repeated above the closing line, where a log's tail shows them.
 function Read-Trx([string] $Path) {
-    $counters = ([xml](Get-Content -Raw $Path)).TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout }
+    $run = ([xml](Get-Content -Raw $Path)).TestRun
+    $counters = $run.ResultSummary.Counters
+    $failedNames = @($run.Results.UnitTestResult | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object {
+        $message = "$($_.Output.ErrorInfo.Message)".Trim() -split "`n" | Select-Object -First 1
+        "$($_.testName): $message"
+    })
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout; FailedNames = $failedNames }
 }
 
 # Builds first, unless -NoBuild: then what is in out/ must be there, or the tests would run over nothing.
@@ -161,7 +167,7 @@ function Invoke-Test {
     Use-RealPrefectServers
     if (Test-Path $ResultsOut) { Remove-Item -Recurse -Force $ResultsOut }
     $null = New-Item -ItemType Directory -Force $ResultsOut
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $failedNames = [System.Collections.Generic.List[string]]::new()
 
     # The publisher's tests load the function from the published output, as Lambda does.
     $env:PREFECTSCALING_PUBLISHER_DIR = $PublisherOut
@@ -171,6 +177,7 @@ function Invoke-Test {
         & dotnet test $project.FullName -c $Configuration --no-build --nologo --logger "trx;LogFileName=$trx" --results-directory $ResultsOut
         $counts = Read-Trx (Join-Path $ResultsOut $trx)
         $passed += $counts.Passed; $failed += $counts.Failed
+        foreach ($name in $counts.FailedNames) { $failedNames.Add("xunit $($project.BaseName): $name") }
     }
 
     Write-Host '== Pester: the built module' -ForegroundColor Cyan
@@ -184,9 +191,11 @@ function Invoke-Test {
     if (-not (Test-Path $summary)) { throw 'Pester did not finish: no summary was written.' }
     $pester = Get-Content -Raw $summary | ConvertFrom-Json
     $passed += $pester.Passed; $failed += $pester.Failed
+    foreach ($name in @($pester.FailedNames)) { if ($name) { $failedNames.Add("Pester: $name") } }
 
     Write-Host ''
     Write-Host $script:RealPrefectLine
+    foreach ($name in $failedNames) { Write-Host "FAILED $name" -ForegroundColor Red }
     Write-Host "Tests: $passed passed, $failed failed"
     if ($failed -gt 0 -or $passed -eq 0) { throw "$failed test(s) failed." }
 }

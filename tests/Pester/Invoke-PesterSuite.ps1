@@ -20,5 +20,7 @@ $result = Invoke-Pester -Configuration $config
 
 # A block or file that fails before its tests run counts as a failure too.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-@{ Passed = $result.PassedCount; Failed = $failed } | ConvertTo-Json | Set-Content -Path $SummaryPath
+$failedNames = @($result.Failed | ForEach-Object { "$($_.ExpandedPath): $("$($_.ErrorRecord | Select-Object -First 1)" -split "`n" | Select-Object -First 1)" }) +
+    @($result.FailedBlocks | ForEach-Object { "$($_.ExpandedPath) (block)" }) + @($result.FailedContainers | ForEach-Object { "$($_.Item) (file)" })
+@{ Passed = $result.PassedCount; Failed = $failed; FailedNames = $failedNames } | ConvertTo-Json | Set-Content -Path $SummaryPath
 exit ([int]($failed -gt 0))

@@ -257,7 +257,8 @@ public sealed class HandlerTests : IAsyncLifetime
         List<DateTime> stamps = summary["timestamps"]!.AsArray().Select(t => DateTime.Parse((string)t!, null, System.Globalization.DateTimeStyles.AdjustToUniversal)).ToList();
         Assert.Equal(samples, stamps.Distinct().Count());
         for (int k = 1; k < samples; k++)
-            Assert.InRange((stamps[k] - stamps[0]).TotalSeconds, k * spacing - 1.0, k * spacing + 1.0);
+            // Early by at most the second the timestamps are cut to; late by a busy machine's scheduling, never a whole spacing.
+            Assert.InRange((stamps[k] - stamps[0]).TotalSeconds, k * spacing - 1.0, k * spacing + Math.Min(3.0, spacing - 0.1));
         Assert.Equal(samples - 1, waits.Count);
 
         // Each sample went out on its own, as high-resolution data.
