@@ -71,5 +71,5 @@ public sealed class PublisherOwnershipTests : IDisposable
     [InlineData("""{"ManagedBy":"PrefectScaling"}""", false)]
     [InlineData("""[]""", false)]
     public void Tags_name_the_publisher_in_either_form(string tags, bool expected) =>
-        Assert.Equal(expected, PublisherInstaller.TagsNamePublisher(JsonNode.Parse(tags), "pub"));
+        Assert.Equal(expected, PublisherReader.TagsNamePublisher(JsonNode.Parse(tags), "pub"));
 }

@@ -26,15 +26,15 @@ public sealed class ScalingOwnershipTests
 
     private async Task SetAsync(AwsContext aws, ScalingPolicySpec spec)
     {
-        var manager = new EcsScalingManager(aws);
-        await ApplyAsync(manager.PlanSet(spec, await manager.ReadAsync(spec.Cluster, spec.Service, _log, default)));
+        var planner = new EcsScalingPlanner(aws);
+        await ApplyAsync(planner.PlanSet(spec, await planner.ReadAsync(spec.Cluster, spec.Service, _log, default)));
     }
 
     /// <summary>What the first release made for a step-scaling scope: its names, no tags.</summary>
     private async Task PutFirstReleaseAsync(AwsContext aws, ScalingPolicySpec spec)
     {
         string legacy = ScalingNames.LegacyBaseName(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue);
-        foreach (DesiredPolicy policy in ScalingPlan.Policies(spec))
+        foreach (DesiredPolicy policy in ScalingPolicyDocuments.Policies(spec))
         {
             string name = legacy + policy.Name.Substring(spec.BaseName.Length);
             var input = (JsonObject)policy.PutInput.DeepClone();
@@ -70,13 +70,13 @@ public sealed class ScalingOwnershipTests
         List<string> gpu = (await AlarmNamesAsync(aws, "PrefectScaling")).Where(n => n.Contains(cluster + "/agent-gpu/", StringComparison.Ordinal) || n.StartsWith("PrefectScaling-" + cluster + "-agent-gpu-", StringComparison.Ordinal)).ToList();
         Assert.Equal(4, gpu.Count);
 
-        var manager = new EcsScalingManager(aws);
-        EcsScalingState agent = await manager.ReadAsync(cluster, "agent", _log, default);
+        var planner = new EcsScalingPlanner(aws);
+        EcsScalingState agent = await planner.ReadAsync(cluster, "agent", _log, default);
         Assert.Equal(2, agent.Policies.Count);
         Assert.Equal(2, agent.Alarms.Count);
         // agent-gpu's first-release alarms start with agent's first-release prefix, but their actions are agent-gpu's.
         Assert.Equal(2, agent.OtherAlarms.Count);
-        await ApplyAsync(manager.PlanRemove(agent, null, deregisterTarget: true));
+        await ApplyAsync(planner.PlanRemove(agent, null, deregisterTarget: true));
 
         Assert.Empty(await PolicyNamesAsync(aws, cluster, "agent"));
         Assert.Equal(4, (await PolicyNamesAsync(aws, cluster, "agent-gpu")).Count);
@@ -95,10 +95,10 @@ public sealed class ScalingOwnershipTests
         await SetAsync(aws, Spec(right, "b-c", ScalingPolicyKind.TargetTracking, queue: "new"));
         await SetAsync(aws, Spec(left, "c"));
 
-        var manager = new EcsScalingManager(aws);
-        EcsScalingState state = await manager.ReadAsync(left, "c", _log, default);
+        var planner = new EcsScalingPlanner(aws);
+        EcsScalingState state = await planner.ReadAsync(left, "c", _log, default);
         Assert.All(state.Alarms, a => Assert.StartsWith("PrefectScaling/" + left + "/c/", (string)a["AlarmName"]!));
-        await ApplyAsync(manager.PlanRemove(state, null, deregisterTarget: false));
+        await ApplyAsync(planner.PlanRemove(state, null, deregisterTarget: false));
 
         Assert.Equal(3, (await PolicyNamesAsync(aws, right, "b-c")).Count);
         Assert.Equal(2, (await AlarmNamesAsync(aws, ScalingNames.LegacyServicePrefix(right, "b-c"))).Count);
@@ -129,8 +129,8 @@ public sealed class ScalingOwnershipTests
         }, _log, default))!;
         Assert.True(ScalingNames.TagsNameService(tags["Tags"], cluster, "agent"));
 
-        var manager = new EcsScalingManager(aws);
-        await ApplyAsync(manager.PlanRemove(await manager.ReadAsync(cluster, "agent", _log, default), null, deregisterTarget: true));
+        var planner = new EcsScalingPlanner(aws);
+        await ApplyAsync(planner.PlanRemove(await planner.ReadAsync(cluster, "agent", _log, default), null, deregisterTarget: true));
         Assert.Equal(new[] { legacy + ":page-me" }, await AlarmNamesAsync(aws, "PrefectScaling-" + cluster));
         Assert.Empty(await AlarmNamesAsync(aws, ScalingNames.ServiceHead(cluster, "agent")));
     }
@@ -145,7 +145,7 @@ public sealed class ScalingOwnershipTests
         // The module's policies, and an untagged alarm of the name the module would give it, triggering that very
         // policy: pointing at the module's policy is not enough without the tags.
         string arn = string.Empty;
-        foreach (DesiredPolicy policy in ScalingPlan.Policies(spec))
+        foreach (DesiredPolicy policy in ScalingPolicyDocuments.Policies(spec))
         {
             string put = (string)(await aws.InvokeAsync(AAS.PutScalingPolicy, policy.PutInput, _log, default))!["PolicyARN"]!;
             if (policy.Name.EndsWith(":out", StringComparison.Ordinal)) arn = put;
@@ -155,12 +155,12 @@ public sealed class ScalingOwnershipTests
              "Threshold":7,"ComparisonOperator":"GreaterThanThreshold","AlarmActions":["__ARN__"]}
             """.Replace("__NAME__", spec.BaseName + ":out").Replace("__ARN__", arn)), _log, default);
 
-        var manager = new EcsScalingManager(aws);
-        EcsScalingState state = await manager.ReadAsync(cluster, "agent", _log, default);
+        var planner = new EcsScalingPlanner(aws);
+        EcsScalingState state = await planner.ReadAsync(cluster, "agent", _log, default);
         Assert.Equal(2, state.Policies.Count);
         Assert.Equal(spec.BaseName + ":out", (string)state.OtherAlarms.Single()["AlarmName"]!);
-        Assert.Equal("AlarmNameTaken", Assert.Throws<ResourceOwnershipException>(() => manager.PlanSet(spec, state)).ErrorId);
-        await ApplyAsync(manager.PlanRemove(state, null, deregisterTarget: false));
+        Assert.Equal("AlarmNameTaken", Assert.Throws<ResourceOwnershipException>(() => planner.PlanSet(spec, state)).ErrorId);
+        await ApplyAsync(planner.PlanRemove(state, null, deregisterTarget: false));
         Assert.Empty(await PolicyNamesAsync(aws, cluster, "agent"));
         JsonNode mine = (await aws.InvokeAsync(CW.DescribeAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(spec.BaseName + ":out") }, _log, default))!["MetricAlarms"]![0]!;
         Assert.Equal("Mine", (string)mine["Namespace"]!);
@@ -174,7 +174,7 @@ public sealed class ScalingOwnershipTests
         await RoundTripTests.CreateEcsServiceAsync(aws, _log, cluster, "agent");
         ScalingPolicySpec step = Spec(cluster, "agent");
         ScalingPolicySpec tracking = Spec(cluster, "agent", ScalingPolicyKind.TargetTracking);
-        var run = new EcsScalingRun(new EcsScalingManager(aws), step) { SettleDelay = TimeSpan.Zero };
+        var run = new EcsScalingRun(new EcsScalingPlanner(aws), step) { SettleDelay = TimeSpan.Zero };
 
         List<AwsChange> planned = await run.NextAsync(_log, default);
         Assert.Equal(5, planned.Count);
@@ -198,7 +198,7 @@ public sealed class ScalingOwnershipTests
         string cluster = _p;
         await RoundTripTests.CreateEcsServiceAsync(aws, _log, cluster, "agent");
         ScalingPolicySpec step = Spec(cluster, "agent");
-        var run = new EcsScalingRun(new EcsScalingManager(aws), step, maxRounds: 2) { SettleDelay = TimeSpan.Zero };
+        var run = new EcsScalingRun(new EcsScalingPlanner(aws), step, maxRounds: 2) { SettleDelay = TimeSpan.Zero };
         for (int round = 0; round < 2; round++)
         {
             List<AwsChange> changes = await run.NextAsync(_log, default);
@@ -223,10 +223,10 @@ public sealed class ScalingOwnershipTests
              "PolicyType":"TargetTrackingScaling","TargetTrackingScalingPolicyConfiguration":{"TargetValue":50,
              "PredefinedMetricSpecification":{"PredefinedMetricType":"ECSServiceAverageCPUUtilization"}}}
             """.Replace("__C__", cluster)), _log, default);
-        var manager = new EcsScalingManager(aws);
-        EcsScalingState state = await manager.ReadAsync(cluster, "agent", _log, default, withScheduledActions: true);
+        var planner = new EcsScalingPlanner(aws);
+        EcsScalingState state = await planner.ReadAsync(cluster, "agent", _log, default, withScheduledActions: true);
         Assert.Equal("cpu", (string)state.OtherPolicies.Single()["PolicyName"]!);
-        Assert.Throws<ResourceOwnershipException>(() => manager.PlanRemove(state, null, deregisterTarget: true));
+        Assert.Throws<ResourceOwnershipException>(() => planner.PlanRemove(state, null, deregisterTarget: true));
         Assert.Equal(3, (await PolicyNamesAsync(aws, cluster, "agent")).Count);
     }
 }

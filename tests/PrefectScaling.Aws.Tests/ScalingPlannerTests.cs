@@ -12,7 +12,7 @@ public sealed class ScalingPlannerTests : IDisposable
 
     public void Dispose() => _aws.Dispose();
 
-    private EcsScalingManager Manager => new(_aws);
+    private EcsScalingPlanner Planner => new(_aws);
 
     private static ScalingPolicySpec Spec(ScalingPolicyKind kind = ScalingPolicyKind.StepScaling, string service = "agent", string? pool = "pool", string queue = "default") =>
         new() { Cluster = "prod", Service = service, WorkPool = pool, WorkQueue = queue, MinCapacity = 0, MaxCapacity = 4, Kind = kind };
@@ -37,7 +37,7 @@ public sealed class ScalingPlannerTests : IDisposable
     {
         var policies = new JsonArray();
         var alarms = new JsonArray();
-        foreach (DesiredPolicy p in ScalingPlan.Policies(spec))
+        foreach (DesiredPolicy p in ScalingPolicyDocuments.Policies(spec))
         {
             var policy = (JsonObject)p.PutInput.DeepClone();
             policy["PolicyARN"] = Arn + spec.ResourceId + ":policyName/" + p.Name;
@@ -47,7 +47,7 @@ public sealed class ScalingPlannerTests : IDisposable
             alarm["AlarmActions"] = new JsonArray((string)policy["PolicyARN"]!);
             alarms.Add(alarm);
         }
-        return new JsonObject { ["Cluster"] = spec.Cluster, ["Service"] = spec.Service, ["Target"] = ScalingPlan.ScalableTarget(spec), ["Policies"] = policies, ["Alarms"] = alarms };
+        return new JsonObject { ["Cluster"] = spec.Cluster, ["Service"] = spec.Service, ["Target"] = ScalingPolicyDocuments.ScalableTarget(spec), ["Policies"] = policies, ["Alarms"] = alarms };
     }
 
     private static List<string> Actions(IEnumerable<AwsChange> changes) => changes.Select(c => c.Action + ": " + c.Target).ToList();
@@ -116,7 +116,7 @@ public sealed class ScalingPlannerTests : IDisposable
     {
         var state = EcsScalingState.FromJson(new JsonObject { ["Cluster"] = "prod", ["Service"] = "agent" });
         ScalingPolicySpec spec = Spec();
-        List<string> actions = Actions(Manager.PlanSet(spec, state));
+        List<string> actions = Actions(Planner.PlanSet(spec, state));
         Assert.Equal(new[]
         {
             "Register scalable target (min 0, max 4): service/prod/agent",
@@ -133,7 +133,7 @@ public sealed class ScalingPlannerTests : IDisposable
         foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>())
         {
             ScalingPolicySpec spec = Spec(kind);
-            Assert.Empty(Manager.PlanSet(spec, EcsScalingState.FromJson(StateAfter(spec))));
+            Assert.Empty(Planner.PlanSet(spec, EcsScalingState.FromJson(StateAfter(spec))));
         }
     }
 
@@ -144,7 +144,7 @@ public sealed class ScalingPlannerTests : IDisposable
         JsonObject other = StateAfter(Spec(ScalingPolicyKind.TargetTracking, queue: "other"));
         json["Policies"]!.AsArray().Add(other["Policies"]![0]!.DeepClone());
         ScalingPolicySpec step = Spec();
-        List<string> actions = Actions(Manager.PlanSet(step, EcsScalingState.FromJson(json)));
+        List<string> actions = Actions(Planner.PlanSet(step, EcsScalingState.FromJson(json)));
         Assert.Equal("Delete scaling policy: " + step.BaseName, actions[0]);
         Assert.Equal(5, actions.Count);
         Assert.DoesNotContain(actions, a => a.Contains(ScalingNames.BaseName("prod", "agent", "pool", "other"), StringComparison.Ordinal));
@@ -161,7 +161,7 @@ public sealed class ScalingPlannerTests : IDisposable
             ["Policies"] = new JsonArray(Policy(legacy + ":out"), Policy(legacy + ":in")),
             ["Alarms"] = new JsonArray(Alarm(legacy + ":out"), Alarm(legacy + ":in")),
         });
-        List<string> actions = Actions(Manager.PlanSet(Spec(), state));
+        List<string> actions = Actions(Planner.PlanSet(Spec(), state));
         Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":out", actions[0]);
         Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":in", actions[1]);
         Assert.Equal(6, actions.Count); // the two, then two new policies and two new alarms
@@ -176,7 +176,7 @@ public sealed class ScalingPlannerTests : IDisposable
             ["Cluster"] = "prod", ["Service"] = "agent",
             ["OtherAlarms"] = new JsonArray(new JsonObject { ["AlarmName"] = spec.BaseName + ":out", ["AlarmActions"] = new JsonArray("arn:aws:sns:eu-west-1:123456789012:pager") }),
         });
-        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanSet(spec, state));
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Planner.PlanSet(spec, state));
         Assert.Equal("AlarmNameTaken", refused.ErrorId);
         Assert.Contains(spec.BaseName + ":out", refused.Message);
     }
@@ -189,7 +189,7 @@ public sealed class ScalingPlannerTests : IDisposable
         string legacy = ScalingNames.LegacyBaseName("prod", "agent", "pool", "default");
         json["Policies"]!.AsArray().Add(Policy(legacy));
         json["Policies"]!.AsArray().Add(Policy(ScalingNames.BaseName("prod", "agent", "pool", "other")));
-        List<string> actions = Actions(Manager.PlanRemove(EcsScalingState.FromJson(json), spec.ScopeNames, deregisterTarget: false));
+        List<string> actions = Actions(Planner.PlanRemove(EcsScalingState.FromJson(json), spec.ScopeNames, deregisterTarget: false));
         Assert.Equal(new[]
         {
             "Delete CloudWatch alarm: " + spec.BaseName + ":out",
@@ -208,15 +208,15 @@ public sealed class ScalingPlannerTests : IDisposable
         json["ScheduledActions"] = new JsonArray(new JsonObject { ["ScheduledActionName"] = "nightly" });
         EcsScalingState state = EcsScalingState.FromJson(json);
 
-        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanRemove(state, null, deregisterTarget: true));
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Planner.PlanRemove(state, null, deregisterTarget: true));
         Assert.Equal("UnmanagedScalingOnTarget", refused.ErrorId);
         Assert.Contains("policy cpu-tracking", refused.Message);
         Assert.Contains("scheduled action nightly", refused.Message);
         Assert.Contains("-DeleteUnmanaged", refused.Message);
 
         // Without -DeregisterTarget the module's own go and the target stays; with -DeleteUnmanaged the plan says what AWS deletes too.
-        Assert.DoesNotContain(Actions(Manager.PlanRemove(state, null, deregisterTarget: false)), a => a.StartsWith("Deregister", StringComparison.Ordinal));
-        string last = Actions(Manager.PlanRemove(state, null, deregisterTarget: true, deleteUnmanaged: true)).Last();
+        Assert.DoesNotContain(Actions(Planner.PlanRemove(state, null, deregisterTarget: false)), a => a.StartsWith("Deregister", StringComparison.Ordinal));
+        string last = Actions(Planner.PlanRemove(state, null, deregisterTarget: true, deleteUnmanaged: true)).Last();
         Assert.Equal("Deregister scalable target; AWS deletes with it what PrefectScaling did not make: policy cpu-tracking, scheduled action nightly: service/prod/agent", last);
     }
 
@@ -225,7 +225,7 @@ public sealed class ScalingPlannerTests : IDisposable
     {
         JsonObject json = StateAfter(Spec());
         json["Policies"]!.AsArray().Add(StateAfter(Spec(ScalingPolicyKind.TargetTracking, queue: "other"))["Policies"]![0]!.DeepClone());
-        var refused = Assert.Throws<ResourceOwnershipException>(() => Manager.PlanRemove(EcsScalingState.FromJson(json), Spec().ScopeNames, deregisterTarget: true));
+        var refused = Assert.Throws<ResourceOwnershipException>(() => Planner.PlanRemove(EcsScalingState.FromJson(json), Spec().ScopeNames, deregisterTarget: true));
         Assert.Equal("OtherScopesOnTarget", refused.ErrorId);
     }
 }

@@ -1,47 +1,42 @@
 using System;
-using System.Linq;
 using System.Collections.Generic;
-using System.IO;
-using System.Net.Http;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
-using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Amazon.SecurityToken.Model;
 using Amazon.SimpleSystemsManagement;
 using Amazon.SimpleSystemsManagement.Model;
-using PrefectScaling.Aws.Protocol;
 using PrefectScaling.Aws.Sdk;
 
 namespace PrefectScaling.Aws
 {
-    /// <summary>Resolved AWS settings (credentials, region, endpoints) and the clients built from them, lazily.
-    /// Nothing here exposes an AWSSDK type: callers speak JSON (System.Text.Json.Nodes) and plain values.</summary>
+    /// <summary>The one call surface to AWS for one region and one set of credentials: the resolved settings, the
+    /// endpoints decided from them (<see cref="AwsEndpoints"/>), the clients built lazily on those, and failures
+    /// turned into AwsApiException (<see cref="AwsErrorTranslator"/>). Nothing here exposes an AWSSDK type: callers
+    /// speak JSON (System.Text.Json.Nodes) and plain values.</summary>
     public sealed class AwsContext : IDisposable
     {
-        private const string SsmName = "SSM";
-        private const string StsName = "STS";
+        private const string SsmName = AwsEndpoints.SsmName;
+        private const string StsName = AwsEndpoints.StsName;
 
         private readonly ResolvedAwsSettings _settings;
-        private readonly Func<string, string?> _environment;
-        private readonly string? _endpointUrl;
+        private readonly AwsEndpoints _endpoints;
+        private readonly AwsErrorTranslator _errors;
         private readonly object _gate = new object();
         private readonly Dictionary<string, SdkServiceClient> _clients = new Dictionary<string, SdkServiceClient>(StringComparer.Ordinal);
-        private readonly Dictionary<string, (SdkEndpoint Endpoint, string Source)> _endpoints = new Dictionary<string, (SdkEndpoint, string)>(StringComparer.Ordinal);
         private AmazonSimpleSystemsManagementClient? _ssm;
         private AmazonSecurityTokenServiceClient? _sts;
         private Task<string>? _accountId;
         private int _sourcesLogged;
         private bool _disposed;
 
-        private AwsContext(ResolvedAwsSettings settings, Func<string, string?> environment, string? endpointUrl, List<string> sources)
+        private AwsContext(ResolvedAwsSettings settings, AwsEndpoints endpoints, List<string> sources)
         {
             _settings = settings;
-            _environment = environment;
-            _endpointUrl = endpointUrl;
+            _endpoints = endpoints;
             Sources = sources;
+            _errors = new AwsErrorTranslator(settings.Secrets, sources);
         }
 
         /// <summary>Resolves credentials and region (no network call unless only instance metadata can tell
@@ -57,10 +52,8 @@ namespace PrefectScaling.Aws
             if (environment == null) throw new ArgumentNullException(nameof(environment));
             ResolvedAwsSettings settings = AwsSettingsResolver.Resolve(input, environment, homeDirectory, instanceMetadataRegion);
             var sources = new List<string>(settings.Sources);
-            string? endpointUrl = string.IsNullOrWhiteSpace(input.EndpointUrl) ? null : ValidateUrl(input.EndpointUrl!.Trim(), "-EndpointUrl");
-            var context = new AwsContext(settings, environment, endpointUrl, sources);
-            context.DescribeEndpoints(sources);
-            return context;
+            AwsEndpoints endpoints = AwsEndpoints.Describe(settings.Region, environment, input.EndpointUrl, sources);
+            return new AwsContext(settings, endpoints, sources);
         }
 
         /// <summary>The region's system name, e.g. eu-west-1.</summary>
@@ -86,7 +79,7 @@ namespace PrefectScaling.Aws
             }
             catch (Exception exception) when (!(exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                throw Translate(exception, operation.Service.Name, operation.Name, client.Config.ServiceURL ?? EndpointOf(operation.Service.Name));
+                throw _errors.Translate(exception, operation.Service.Name, operation.Name, client.Config.ServiceURL ?? _endpoints.UrlOf(operation.Service.Name));
             }
         }
 
@@ -197,7 +190,7 @@ namespace PrefectScaling.Aws
             }
         }
 
-        // ---- clients and endpoints ----
+        // ---- clients ----
 
         private SdkServiceClient ClientFor(AwsService service, IEngineLog log)
         {
@@ -206,7 +199,7 @@ namespace PrefectScaling.Aws
                 ThrowIfDisposed();
                 LogSources(log);
                 if (_clients.TryGetValue(service.Name, out SdkServiceClient? existing)) return existing;
-                SdkEndpoint endpoint = Endpoint(service.Name, log);
+                SdkEndpoint endpoint = _endpoints.Use(service.Name, log);
                 var client = new SdkServiceClient(_settings.Credentials, new SdkServiceConfig(service, Region, endpoint));
                 _clients[service.Name] = client;
                 return client;
@@ -219,7 +212,7 @@ namespace PrefectScaling.Aws
             {
                 ThrowIfDisposed();
                 LogSources(log);
-                return _ssm ??= SdkTypedClients.Ssm(_settings.Credentials, Region, Endpoint(SsmName, log));
+                return _ssm ??= SdkTypedClients.Ssm(_settings.Credentials, _endpoints.Use(SsmName, log));
             }
         }
 
@@ -229,7 +222,7 @@ namespace PrefectScaling.Aws
             {
                 ThrowIfDisposed();
                 LogSources(log);
-                return _sts ??= SdkTypedClients.Sts(_settings.Credentials, Region, Endpoint(StsName, log));
+                return _sts ??= SdkTypedClients.Sts(_settings.Credentials, _endpoints.Use(StsName, log));
             }
         }
 
@@ -239,83 +232,11 @@ namespace PrefectScaling.Aws
                 foreach (string source in Sources) log.Debug("AWS " + source);
         }
 
-        private SdkEndpoint Endpoint(string serviceName, IEngineLog log)
-        {
-            (SdkEndpoint endpoint, string source) = _endpoints[serviceName];
-            log.Debug(serviceName + " endpoint " + endpoint.Url + " (" + source + "), signing region " + endpoint.SigningRegion);
-            return endpoint;
-        }
-
         /// <summary>For tests: where a service's calls go (service names as in AwsService.Name, or SSM/STS).</summary>
         internal (string Url, string SigningRegion, string Source) EndpointFor(string serviceName)
         {
-            (SdkEndpoint endpoint, string source) = _endpoints[serviceName];
+            (SdkEndpoint endpoint, string source) = _endpoints.For(serviceName);
             return (endpoint.Url, endpoint.SigningRegion, source);
-        }
-
-        private string EndpointOf(string serviceName) => _endpoints.TryGetValue(serviceName, out var entry) ? entry.Endpoint.Url : serviceName;
-
-        /// <summary>For every service: -EndpointUrl, else AWS_ENDPOINT_URL_&lt;SERVICE_ID&gt;, else
-        /// AWS_ENDPOINT_URL (both skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else the regional
-        /// endpoint of the region's partition (IAM: the partition's global endpoint).</summary>
-        private void DescribeEndpoints(List<string> sources)
-        {
-            var services = AwsService.All.Select(s => (s.Name, Variable: s.EndpointVariable, Prefix: s.EndpointPrefix, Global: s.IsGlobal)).ToList();
-            services.Add((SsmName, "AWS_ENDPOINT_URL_SSM", "ssm", false));
-            services.Add((StsName, "AWS_ENDPOINT_URL_STS", "sts", false));
-            bool ignoreEnvironment = string.Equals(_environment("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
-            string? generic = ignoreEnvironment ? null : Variable("AWS_ENDPOINT_URL");
-            if (_endpointUrl != null) sources.Add("endpoint: every service at " + _endpointUrl + " (-EndpointUrl)");
-            bool genericUsed = false;
-            foreach (var service in services)
-            {
-                string? specific = ignoreEnvironment || _endpointUrl != null ? null : Variable(service.Variable);
-                if (_endpointUrl != null)
-                    _endpoints[service.Name] = (new SdkEndpoint(_endpointUrl, Region, true), "-EndpointUrl");
-                else if (specific != null)
-                {
-                    _endpoints[service.Name] = (new SdkEndpoint(specific, Region, true), service.Variable);
-                    sources.Add("endpoint: " + service.Name + " at " + specific + " (" + service.Variable + ")");
-                }
-                else if (generic != null)
-                {
-                    _endpoints[service.Name] = (new SdkEndpoint(generic, Region, true), "AWS_ENDPOINT_URL");
-                    genericUsed = true;
-                }
-                else
-                    _endpoints[service.Name] = (DefaultEndpoint(service.Prefix, service.Global), "regional endpoint");
-            }
-            if (genericUsed) sources.Add("endpoint: other services at " + generic + " (AWS_ENDPOINT_URL)");
-        }
-
-        private string? Variable(string name)
-        {
-            string? value = _environment(name);
-            return string.IsNullOrWhiteSpace(value) ? null : ValidateUrl(value!.Trim(), "environment variable " + name);
-        }
-
-        private SdkEndpoint DefaultEndpoint(string prefix, bool global)
-        {
-            (string partition, string suffix) = SdkPartitions.Of(Region);
-            if (global)
-            {
-                switch (partition)
-                {
-                    case "aws": return new SdkEndpoint("https://" + prefix + ".amazonaws.com", "us-east-1", false);
-                    case "aws-cn": return new SdkEndpoint("https://" + prefix + ".cn-north-1.amazonaws.com.cn", "cn-north-1", false);
-                    case "aws-us-gov": return new SdkEndpoint("https://" + prefix + ".us-gov.amazonaws.com", "us-gov-west-1", false);
-                }
-            }
-            return new SdkEndpoint("https://" + prefix + "." + Region + "." + suffix, Region, false);
-        }
-
-        private static string ValidateUrl(string value, string where)
-        {
-            if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                throw AwsApiException.InvalidSettings("The endpoint in " + where + " is not an http(s) URL. Give a URL such as http://localhost:5000, or leave it out to use AWS's regional endpoints.");
-            if (!string.IsNullOrEmpty(uri.UserInfo))
-                throw AwsApiException.InvalidSettings("The endpoint in " + where + " carries a user name or password; AWS endpoints take none. Remove it.");
-            return uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         }
 
         private void ThrowIfDisposed()
@@ -323,7 +244,7 @@ namespace PrefectScaling.Aws
             if (_disposed) throw new ObjectDisposedException(nameof(AwsContext));
         }
 
-        // ---- errors ----
+        // ---- typed clients' calls ----
 
         private async Task<T> Typed<T>(string service, string operation, Func<Task<T>> call, CancellationToken cancellationToken, IReadOnlyList<string>? secrets = null)
         {
@@ -333,56 +254,8 @@ namespace PrefectScaling.Aws
             }
             catch (Exception exception) when (!(exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                throw Translate(exception, service, operation, EndpointOf(service), secrets);
+                throw _errors.Translate(exception, service, operation, _endpoints.UrlOf(service), secrets);
             }
-        }
-
-        private AwsApiException Translate(Exception exception, string service, string operation, string endpoint, IReadOnlyList<string>? secrets = null)
-        {
-            IReadOnlyList<string> known = secrets ?? _settings.Secrets;
-            string Scrub(string text) => AwsSecrets.Scrub(text, known);
-            switch (exception)
-            {
-                case AwsApiException already:
-                    return already;
-                case SdkServiceErrorException sdk:
-                    return AwsErrors.FromService(service, operation, (int)sdk.StatusCode, sdk.Info, Scrub, exception);
-                case AmazonServiceException amazon when amazon.StatusCode != 0:
-                    var info = new AwsErrorInfo
-                    {
-                        Code = string.IsNullOrEmpty(amazon.ErrorCode) ? null : amazon.ErrorCode,
-                        Message = amazon.Message,
-                        RequestId = string.IsNullOrEmpty(amazon.RequestId) ? null : amazon.RequestId,
-                    };
-                    return AwsErrors.FromService(service, operation, (int)amazon.StatusCode, info, Scrub, exception);
-            }
-            if (IsNetworkFailure(exception))
-                return AwsErrors.ConnectionFailed(service, operation, endpoint, exception, Scrub);
-            if (exception is ArgumentException)
-                return new AwsApiException(AwsErrorKind.Validation, service, operation, service + " " + operation + " was not sent: " + Scrub(exception.Message), inner: exception);
-            if (exception is AmazonClientException)
-                return new AwsApiException(AwsErrorKind.InvalidSettings, service, operation,
-                    service + " " + operation + " failed before reaching AWS: " + Scrub(AwsErrors.Innermost(exception).Message)
-                    + " Check the AWS credentials (" + CredentialSource() + ").", inner: exception);
-            return new AwsApiException(AwsErrorKind.ServiceError, service, operation, service + " " + operation + " failed: " + Scrub(exception.Message), inner: exception);
-        }
-
-        private string CredentialSource()
-        {
-            foreach (string source in Sources)
-                if (source.StartsWith("credentials: ", StringComparison.Ordinal)) return source.Substring("credentials: ".Length);
-            return "none found";
-        }
-
-        private static bool IsNetworkFailure(Exception exception)
-        {
-            for (Exception? current = exception; current != null; current = current.InnerException)
-            {
-                if (current is HttpRequestException || current is SocketException || current is IOException || current is System.Net.WebException
-                    || current is TaskCanceledException || current is TimeoutException)
-                    return true;
-            }
-            return false;
         }
     }
 }

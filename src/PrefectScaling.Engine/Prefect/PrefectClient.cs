@@ -3,7 +3,6 @@ using System.IO;
 using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -21,8 +20,7 @@ namespace PrefectScaling.Prefect
         private const string ApiSchemaVersion = "0.8.4";
         // An error answer is read only for its message: the rest is left unread.
         private const int MaxErrorBodyBytes = 64 * 1024;
-        private static readonly string UserAgent = "PrefectScaling/" +
-            (typeof(PrefectClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0");
+        private static readonly string UserAgent = "PrefectScaling/" + ModuleVersion.Text;
 
         private readonly HttpClient _http;
         private readonly PrefectHttpOptions _options;

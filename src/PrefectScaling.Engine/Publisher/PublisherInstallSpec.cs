@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 
 namespace PrefectScaling.Publisher
 {
-    /// <summary>What Install-PrefectBacklogPublisher was asked for, and the names of everything it creates.</summary>
+    /// <summary>What Install-PrefectBacklogPublisher was asked for.</summary>
     public sealed class PublisherInstallSpec
     {
         public const string DefaultName = "prefect-backlog-publisher";
@@ -15,8 +15,6 @@ namespace PrefectScaling.Publisher
         public const string ManagedByValue = "PrefectScaling";
         /// <summary>Names the publisher a resource belongs to (with ManagedBy, the proof the module made it).</summary>
         public const string PublisherTag = "PrefectScalingPublisher";
-        public const string InlinePolicyName = "PrefectScalingPublisher";
-        public const string TargetId = "prefectscaling-publisher";
         public const int LogRetentionDays = 14;
         private static readonly Regex NamePattern = new Regex("^[A-Za-z0-9_-]{1,56}$", RegexOptions.CultureInvariant);
 
@@ -39,12 +37,8 @@ namespace PrefectScaling.Publisher
         /// <summary>The deployment zip (the module ships it).</summary>
         public byte[] Package { get; set; } = Array.Empty<byte>();
 
-        public string FunctionName => Name;
-        public string RuleName => Name;
-        public string RoleName => RoleNameFor(Name);
-        public string SecretParameterName => SecretParameterNameFor(Name);
-        public string StatementId => "prefectscaling-" + Name;
-        public string LogGroupName => "/aws/lambda/" + Name;
+        /// <summary>The names of everything the installer creates.</summary>
+        public PublisherNames Names => new PublisherNames(Name);
         public bool InVpc => SubnetIds.Count > 0;
 
         /// <summary>Seconds: the function's timeout.</summary>
@@ -58,9 +52,6 @@ namespace PrefectScaling.Publisher
         /// what is left (<see cref="PublisherCycle.PrefectBudget"/>), so it is never cut off mid-read.</summary>
         public static int TimeoutFor(int sampleIntervalSeconds) =>
             (sampleIntervalSeconds < 60 ? 60 : 0) + Prefect.PrefectHttpOptions.DefaultDeadlineSeconds + AwsAllowanceSeconds;
-
-        public static string RoleNameFor(string name) => name + "-role";
-        public static string SecretParameterNameFor(string name) => "/prefectscaling/" + name + "/prefect-secret";
 
         /// <summary>Everything the installer tags: ours, then the user's.</summary>
         public Dictionary<string, string> AllTags()
@@ -91,7 +82,7 @@ namespace PrefectScaling.Publisher
             ScheduleExpression.Validate(Schedule);
             if (Configuration.SecretKind == PublisherSecretKind.None != string.IsNullOrEmpty(Secret))
                 throw new ArgumentException("A secret kind needs a secret, and a secret needs a kind.");
-            Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : SecretParameterName;
+            Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : Names.SecretParameterName;
             Configuration.Validate();
             if ((SubnetIds.Count == 0) != (SecurityGroupIds.Count == 0))
                 throw new ArgumentException("-SubnetId and -SecurityGroupId go together: a function in a VPC needs both.");

@@ -1,5 +1,9 @@
+using System;
 using System.Collections.Generic;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
+using PrefectScaling.Aws;
 
 namespace PrefectScaling.Publisher
 {
@@ -9,7 +13,11 @@ namespace PrefectScaling.Publisher
         public string Name { get; internal set; } = string.Empty;
         public string Region { get; internal set; } = string.Empty;
         public string AccountId { get; internal set; } = string.Empty;
-        public string Partition { get; internal set; } = "aws";
+
+        /// <summary>The region's partition (aws, aws-cn, aws-us-gov, ...), as the endpoints use it.</summary>
+        public string Partition => AwsPartition.NameOf(Region);
+
+        public PublisherNames Names => new PublisherNames(Name);
 
         /// <summary>GetFunction's answer: Configuration, Code, Tags.</summary>
         public JsonObject? Function { get; internal set; }
@@ -45,6 +53,13 @@ namespace PrefectScaling.Publisher
         /// <summary>A hash of the stored secret (never the secret), when it was read for comparison.</summary>
         public string? SecretHash { get; internal set; }
 
+        /// <summary>What <see cref="SecretHash"/> holds for a secret.</summary>
+        internal static string HashOf(string secret)
+        {
+            using var sha = SHA256.Create();
+            return Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(secret)));
+        }
+
         public JsonObject? LogGroup { get; internal set; }
 
         /// <summary>The log group carries the module's tags, or belongs to the module's function (it holds only
@@ -55,11 +70,11 @@ namespace PrefectScaling.Publisher
         public List<string> Found()
         {
             var found = new List<string>();
-            if (Function != null && FunctionIsManaged) found.Add("Lambda function " + Name);
-            if (Rule != null && RuleIsManaged) found.Add("EventBridge rule " + Name);
-            if (Role != null && RoleIsManaged) found.Add("IAM role " + PublisherInstallSpec.RoleNameFor(Name));
-            if (SecretParameterExists) found.Add("SSM parameter " + PublisherInstallSpec.SecretParameterNameFor(Name));
-            if (LogGroup != null && LogGroupIsManaged) found.Add("log group /aws/lambda/" + Name);
+            if (Function != null && FunctionIsManaged) found.Add("Lambda function " + Names.FunctionName);
+            if (Rule != null && RuleIsManaged) found.Add("EventBridge rule " + Names.RuleName);
+            if (Role != null && RoleIsManaged) found.Add("IAM role " + Names.RoleName);
+            if (SecretParameterExists) found.Add("SSM parameter " + Names.SecretParameterName);
+            if (LogGroup != null && LogGroupIsManaged) found.Add("log group " + Names.LogGroupName);
             return found;
         }
 
@@ -67,16 +82,16 @@ namespace PrefectScaling.Publisher
         public List<string> NotOwned()
         {
             var others = new List<string>();
-            if (Function != null && !FunctionIsManaged) others.Add("the Lambda function " + Name + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
-            if (Rule != null && !RuleIsManaged) others.Add("the EventBridge rule " + Name + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
-            if (Role != null && !RoleIsManaged) others.Add("the IAM role " + PublisherInstallSpec.RoleNameFor(Name) + " (not tagged by PrefectScaling for this publisher, or not trusted by lambda.amazonaws.com alone)");
-            if (LogGroup != null && !LogGroupIsManaged) others.Add("the log group /aws/lambda/" + Name + " (no PrefectScaling tags and no function of the module's)");
+            if (Function != null && !FunctionIsManaged) others.Add("the Lambda function " + Names.FunctionName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
+            if (Rule != null && !RuleIsManaged) others.Add("the EventBridge rule " + Names.RuleName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
+            if (Role != null && !RoleIsManaged) others.Add("the IAM role " + Names.RoleName + " (not tagged by PrefectScaling for this publisher, or not trusted by lambda.amazonaws.com alone)");
+            if (LogGroup != null && !LogGroupIsManaged) others.Add("the log group " + Names.LogGroupName + " (no PrefectScaling tags and no function of the module's)");
             return others;
         }
 
-        public string FunctionArn => (string?)Function?["Configuration"]?["FunctionArn"] ?? Arn("lambda", Region, "function:" + Name);
-        public string RuleArn => (string?)Rule?["Arn"] ?? Arn("events", Region, "rule/" + Name);
-        public string ManagedRoleArn => "arn:" + Partition + ":iam::" + AccountId + ":role/" + PublisherInstallSpec.RoleNameFor(Name);
+        public string FunctionArn => (string?)Function?["Configuration"]?["FunctionArn"] ?? Arn("lambda", Region, "function:" + Names.FunctionName);
+        public string RuleArn => (string?)Rule?["Arn"] ?? Arn("events", Region, "rule/" + Names.RuleName);
+        public string ManagedRoleArn => "arn:" + Partition + ":iam::" + AccountId + ":role/" + Names.RoleName;
 
         internal string Arn(string service, string region, string resource) => "arn:" + Partition + ":" + service + ":" + region + ":" + AccountId + ":" + resource;
     }

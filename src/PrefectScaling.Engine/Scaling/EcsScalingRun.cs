@@ -16,13 +16,13 @@ namespace PrefectScaling.Scaling
     {
         public const int DefaultMaxRounds = 4;
         private static readonly Random Jitter = new Random();
-        private readonly EcsScalingManager _manager;
+        private readonly EcsScalingPlanner _planner;
         private readonly ScalingPolicySpec _spec;
         private readonly int _maxRounds;
 
-        public EcsScalingRun(EcsScalingManager manager, ScalingPolicySpec spec, int maxRounds = DefaultMaxRounds)
+        public EcsScalingRun(EcsScalingPlanner planner, ScalingPolicySpec spec, int maxRounds = DefaultMaxRounds)
         {
-            _manager = manager;
+            _planner = planner;
             _spec = spec;
             _maxRounds = maxRounds;
         }
@@ -48,8 +48,8 @@ namespace PrefectScaling.Scaling
                 if (delay > TimeSpan.Zero) await Task.Delay(delay, ct).ConfigureAwait(false);
             }
             Round++;
-            Current = await _manager.ReadAsync(_spec.Cluster, _spec.Service, log, ct).ConfigureAwait(false);
-            List<AwsChange> changes = _manager.PlanSet(_spec, Current);
+            Current = await _planner.ReadAsync(_spec.Cluster, _spec.Service, log, ct).ConfigureAwait(false);
+            List<AwsChange> changes = _planner.PlanSet(_spec, Current);
             if (changes.Count > 0 && Round > _maxRounds)
             {
                 throw new ResourceOwnershipException("ScalingDidNotSettle", "The scaling of " + _spec.ResourceId + " did not settle after " + _maxRounds +

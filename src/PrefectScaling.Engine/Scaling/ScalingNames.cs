@@ -168,7 +168,7 @@ namespace PrefectScaling.Scaling
             if (arn == null) return null;
             string[] head = arn.Split(new[] { ':' }, 7);
             if (head.Length < 7 || head[0] != "arn" || head[2] != "autoscaling" || head[5] != "scalingPolicy") return null;
-            const string resource = ":resource/" + ScalingPlan.ServiceNamespace + "/", policy = ":policyName/";
+            const string resource = ":resource/" + ScalingPolicyDocuments.ServiceNamespace + "/", policy = ":policyName/";
             int r = arn.IndexOf(resource, StringComparison.Ordinal);
             int p = r < 0 ? -1 : arn.IndexOf(policy, r, StringComparison.Ordinal);
             if (r < 0 || p < 0) return null;

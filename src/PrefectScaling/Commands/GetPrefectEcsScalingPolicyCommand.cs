@@ -24,7 +24,7 @@ namespace PrefectScaling.Commands
             try
             {
                 AwsContext aws = ConnectAws();
-                var manager = new EcsScalingManager(aws);
+                var manager = new EcsScalingPlanner(aws);
                 EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
                 foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state)) WriteObject(row);
             }

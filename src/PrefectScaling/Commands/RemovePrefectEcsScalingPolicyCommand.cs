@@ -53,7 +53,7 @@ namespace PrefectScaling.Commands
             try
             {
                 AwsContext aws = ConnectAws();
-                var manager = new EcsScalingManager(aws);
+                var manager = new EcsScalingPlanner(aws);
                 EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct, withScheduledActions: DeregisterTarget));
                 List<AwsChange> changes = manager.PlanRemove(state, scope, DeregisterTarget, DeleteUnmanaged);
                 if (changes.Count == 0) WriteVerbose("Nothing of the module's is left on " + resourceId + "; nothing was removed.");

@@ -115,7 +115,7 @@ namespace PrefectScaling.Commands
             try
             {
                 AwsContext aws = ConnectAws();
-                var manager = new EcsScalingManager(aws);
+                var manager = new EcsScalingPlanner(aws);
                 var run = new EcsScalingRun(manager, spec);
                 RunEngine(async (log, ct) => { await manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false); return true; });
                 while (true)

@@ -20,7 +20,7 @@ using PrefectScaling.Aws.Protocol;
 // unmarshaller contexts, auth scheme options). Those types change between minor versions: keep them here.
 namespace PrefectScaling.Aws.Sdk
 {
-    /// <summary>Where one service's calls go and how they are signed, decided by AwsContext.</summary>
+    /// <summary>Where one service's calls go and how they are signed, decided by AwsEndpoints.</summary>
     internal sealed class SdkEndpoint
     {
         public SdkEndpoint(string url, string signingRegion, bool isOverride)
@@ -36,7 +36,7 @@ namespace PrefectScaling.Aws.Sdk
     }
 
     /// <summary>A ClientConfig for any service described by an AwsService. Endpoint overrides are decided by
-    /// AwsContext (from the environment function it was given), so the SDK's own reading of
+    /// AwsEndpoints (from the environment function AwsContext was given), so the SDK's own reading of
     /// AWS_ENDPOINT_URL* and profile endpoint_url is switched off.</summary>
     internal sealed class SdkServiceConfig : ClientConfig
     {
@@ -49,7 +49,7 @@ namespace PrefectScaling.Aws.Sdk
             Mode(DefaultConfigurationMode.Auto, 1100),
         };
 
-        private static readonly string UserAgentText = InternalSDKUtils.BuildUserAgentString("PrefectScaling", "0.1");
+        private static readonly string UserAgentText = InternalSDKUtils.BuildUserAgentString("PrefectScaling", ModuleVersion.Text);
 
         public SdkServiceConfig(AwsService service, string region, SdkEndpoint endpoint)
             : base(new DefaultConfigurationProvider(Defaults))
@@ -92,7 +92,7 @@ namespace PrefectScaling.Aws.Sdk
         };
     }
 
-    /// <summary>Always the endpoint AwsContext chose, with a SigV4 auth scheme naming the service's signing
+    /// <summary>Always the endpoint AwsEndpoints chose, with a SigV4 auth scheme naming the service's signing
     /// name and the signing region (IAM: the partition's home region).</summary>
     internal sealed class SdkEndpointProvider : IEndpointProvider
     {
@@ -265,7 +265,7 @@ namespace PrefectScaling.Aws.Sdk
             new JsonUnmarshallerContext(responseStream, maintainResponseBody, response, isException, requestContext);
     }
 
-    /// <summary>The SDK-side error, so its retry policy can judge it; AwsContext turns it into AwsApiException.</summary>
+    /// <summary>The SDK-side error, so its retry policy can judge it; AwsErrorTranslator turns it into AwsApiException.</summary>
     internal sealed class SdkServiceErrorException : AmazonServiceException
     {
         public SdkServiceErrorException(string message, Exception innerException, ErrorType errorType, string errorCode,

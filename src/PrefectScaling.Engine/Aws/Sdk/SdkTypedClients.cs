@@ -1,4 +1,3 @@
-using Amazon;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
 using Amazon.SimpleSystemsManagement;
@@ -6,36 +5,30 @@ using Amazon.SimpleSystemsManagement;
 namespace PrefectScaling.Aws.Sdk
 {
     /// <summary>The SDK's generated clients for the services that ship as packages (SSM, STS), configured
-    /// with the same region, endpoint and credentials as the hand-made ones.</summary>
+    /// with the same endpoint, signing region and credentials as the hand-made ones. The endpoint is always the one
+    /// AwsEndpoints decided (and logged), never one the SDK resolves on its own.</summary>
     internal static class SdkTypedClients
     {
-        public static AmazonSimpleSystemsManagementClient Ssm(AWSCredentials credentials, string region, SdkEndpoint endpoint)
+        public static AmazonSimpleSystemsManagementClient Ssm(AWSCredentials credentials, SdkEndpoint endpoint)
         {
             var config = new AmazonSimpleSystemsManagementConfig();
-            Apply(config, region, endpoint);
+            Apply(config, endpoint);
             return new AmazonSimpleSystemsManagementClient(credentials, config);
         }
 
-        public static AmazonSecurityTokenServiceClient Sts(AWSCredentials credentials, string region, SdkEndpoint endpoint)
+        public static AmazonSecurityTokenServiceClient Sts(AWSCredentials credentials, SdkEndpoint endpoint)
         {
             var config = new AmazonSecurityTokenServiceConfig();
-            Apply(config, region, endpoint);
+            Apply(config, endpoint);
             return new AmazonSecurityTokenServiceClient(credentials, config);
         }
 
-        private static void Apply(ClientConfig config, string region, SdkEndpoint endpoint)
+        private static void Apply(ClientConfig config, SdkEndpoint endpoint)
         {
             config.IgnoreConfiguredEndpointUrls = true;
             config.RetryMode = RequestRetryMode.Standard;
-            if (endpoint.IsOverride)
-            {
-                config.ServiceURL = endpoint.Url;
-                config.AuthenticationRegion = endpoint.SigningRegion;
-            }
-            else
-            {
-                config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-            }
+            config.ServiceURL = endpoint.Url;
+            config.AuthenticationRegion = endpoint.SigningRegion;
         }
     }
 }

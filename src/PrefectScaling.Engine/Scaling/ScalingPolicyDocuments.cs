@@ -28,7 +28,7 @@ namespace PrefectScaling.Scaling
     }
 
     /// <summary>Builds the desired target, policies and alarms for a spec: the one place that knows their shapes.</summary>
-    public static class ScalingPlan
+    public static class ScalingPolicyDocuments
     {
         public const string ServiceNamespace = "ecs";
         public const string ScalableDimension = "ecs:service:DesiredCount";

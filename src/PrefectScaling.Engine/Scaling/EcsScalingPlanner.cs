@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
@@ -10,58 +8,13 @@ using PrefectScaling.Aws;
 
 namespace PrefectScaling.Scaling
 {
-    /// <summary>What exists now for a service: its scalable target, the policies and alarms the module made for it,
-    /// and what else is there that the module must not touch.</summary>
-    public sealed class EcsScalingState
-    {
-        public string Cluster { get; internal set; } = string.Empty;
-        public string Service { get; internal set; } = string.Empty;
-        public string ResourceId => ScalingNames.ResourceId(Cluster, Service);
-        public JsonObject? Target { get; internal set; }
-
-        /// <summary>The module's policies: on exactly this resource id, with a name the module gives this service.</summary>
-        public List<JsonObject> Policies { get; } = new List<JsonObject>();
-
-        /// <summary>The module's alarms: its tags name this service and every action is this service's policy of the
-        /// alarm's name (or, first release, untagged with such actions).</summary>
-        public List<JsonObject> Alarms { get; } = new List<JsonObject>();
-
-        /// <summary>Policies on the target that the module did not make.</summary>
-        public List<JsonObject> OtherPolicies { get; } = new List<JsonObject>();
-
-        /// <summary>Alarms named like the module's that are not provably its own: never changed or deleted.</summary>
-        public List<JsonObject> OtherAlarms { get; } = new List<JsonObject>();
-
-        /// <summary>The target's scheduled actions (the module makes none), when they were read.</summary>
-        public List<JsonObject> ScheduledActions { get; } = new List<JsonObject>();
-
-        /// <summary>A state from JSON, as the planners see it (tests and tools):
-        /// {"Cluster","Service","Target","Policies":[],"Alarms":[],"OtherPolicies":[],"OtherAlarms":[],"ScheduledActions":[]}.</summary>
-        public static EcsScalingState FromJson(JsonObject json)
-        {
-            var state = new EcsScalingState { Cluster = (string?)json["Cluster"] ?? string.Empty, Service = (string?)json["Service"] ?? string.Empty };
-            state.Target = json["Target"]?.DeepClone() as JsonObject;
-            Fill(state.Policies, json["Policies"]);
-            Fill(state.Alarms, json["Alarms"]);
-            Fill(state.OtherPolicies, json["OtherPolicies"]);
-            Fill(state.OtherAlarms, json["OtherAlarms"]);
-            Fill(state.ScheduledActions, json["ScheduledActions"]);
-            return state;
-        }
-
-        private static void Fill(List<JsonObject> list, JsonNode? items)
-        {
-            foreach (JsonObject item in (items as JsonArray)?.OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>()) list.Add((JsonObject)item.DeepClone());
-        }
-    }
-
     /// <summary>Reads, plans and applies the scalable target, scaling policies and alarms of one ECS service.
     /// Plans compare what exists with what is wanted, so running the same Set again changes nothing.</summary>
-    public sealed class EcsScalingManager
+    public sealed class EcsScalingPlanner
     {
         private readonly AwsContext _aws;
 
-        public EcsScalingManager(AwsContext aws)
+        public EcsScalingPlanner(AwsContext aws)
         {
             _aws = aws;
         }
@@ -82,54 +35,35 @@ namespace PrefectScaling.Scaling
         /// (DeregisterScalableTarget deletes them too).</summary>
         public async Task<EcsScalingState> ReadAsync(string cluster, string service, IEngineLog log, CancellationToken ct, bool withScheduledActions = false)
         {
-            var state = new EcsScalingState { Cluster = cluster, Service = service };
-            string resourceId = state.ResourceId;
-
+            string resourceId = ScalingNames.ResourceId(cluster, service);
             JsonNode? targets = await _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DescribeScalableTargets, new JsonObject
             {
-                ["ServiceNamespace"] = ScalingPlan.ServiceNamespace,
+                ["ServiceNamespace"] = ScalingPolicyDocuments.ServiceNamespace,
                 ["ResourceIds"] = new JsonArray(resourceId),
-                ["ScalableDimension"] = ScalingPlan.ScalableDimension,
+                ["ScalableDimension"] = ScalingPolicyDocuments.ScalableDimension,
             }, log, ct).ConfigureAwait(false);
-            state.Target = (targets?["ScalableTargets"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(t => (string?)t["ResourceId"] == resourceId);
+            JsonObject? target = (targets?["ScalableTargets"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(t => (string?)t["ResourceId"] == resourceId);
 
-            var scope = new JsonObject { ["ServiceNamespace"] = ScalingPlan.ServiceNamespace, ["ResourceId"] = resourceId, ["ScalableDimension"] = ScalingPlan.ScalableDimension };
-            foreach (JsonObject policy in await PagesAsync(AwsOperations.ApplicationAutoScaling.DescribeScalingPolicies, scope, "ScalingPolicies", log, ct).ConfigureAwait(false))
+            var scope = new JsonObject { ["ServiceNamespace"] = ScalingPolicyDocuments.ServiceNamespace, ["ResourceId"] = resourceId, ["ScalableDimension"] = ScalingPolicyDocuments.ScalableDimension };
+            List<JsonObject> policies = await PagesAsync(AwsOperations.ApplicationAutoScaling.DescribeScalingPolicies, scope, "ScalingPolicies", log, ct).ConfigureAwait(false);
+
+            var alarms = new List<JsonObject>();
+            foreach (string prefix in EcsScalingState.AlarmPrefixes(cluster, service))
+                alarms.AddRange(await PagesAsync(AwsOperations.CloudWatch.DescribeAlarms, new JsonObject { ["AlarmNamePrefix"] = prefix }, "MetricAlarms", log, ct).ConfigureAwait(false));
+            var tags = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+            foreach (JsonObject alarm in alarms.Where(a => EcsScalingState.NeedsTags(a, cluster, service)))
             {
-                // Filtered here too: some endpoints ignore filters.
-                if ((string?)policy["ResourceId"] != resourceId || ((string?)policy["ScalableDimension"] ?? ScalingPlan.ScalableDimension) != ScalingPlan.ScalableDimension) continue;
-                (ScalingNames.IsServiceName((string?)policy["PolicyName"], cluster, service) ? state.Policies : state.OtherPolicies).Add(policy);
+                string arn = (string)alarm["AlarmArn"]!;
+                if (tags.ContainsKey(arn)) continue;
+                JsonNode? answer = await _aws.InvokeAsync(AwsOperations.CloudWatch.ListTagsForResource, new JsonObject { ["ResourceARN"] = arn }, log, ct).ConfigureAwait(false);
+                tags[arn] = answer?["Tags"];
             }
 
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (string prefix in new[] { ScalingNames.ServiceHead(cluster, service), ScalingNames.LegacyServicePrefix(cluster, service) })
-            {
-                foreach (JsonObject alarm in await PagesAsync(AwsOperations.CloudWatch.DescribeAlarms, new JsonObject { ["AlarmNamePrefix"] = prefix }, "MetricAlarms", log, ct).ConfigureAwait(false))
-                {
-                    string name = (string?)alarm["AlarmName"] ?? string.Empty;
-                    if (!name.StartsWith(prefix, StringComparison.Ordinal) || !seen.Add(name) || !ScalingNames.IsServiceName(name, cluster, service)) continue;
-                    (await IsOwnAlarmAsync(alarm, cluster, service, log, ct).ConfigureAwait(false) ? state.Alarms : state.OtherAlarms).Add(alarm);
-                }
-            }
-
+            EcsScalingState state = EcsScalingState.FromAnswers(cluster, service, target, policies, alarms, tags);
             if (withScheduledActions && state.Target != null)
                 state.ScheduledActions.AddRange((await PagesAsync(AwsOperations.ApplicationAutoScaling.DescribeScheduledActions, scope, "ScheduledActions", log, ct).ConfigureAwait(false))
                     .Where(a => (string?)a["ResourceId"] == resourceId));
             return state;
-        }
-
-        /// <summary>Actions first (no call): only an alarm that triggers this service's policy of its own name can be
-        /// the module's. New names also need the module's tags naming this cluster and service; the first release
-        /// set no tags, so its names count on the actions alone.</summary>
-        private async Task<bool> IsOwnAlarmAsync(JsonObject alarm, string cluster, string service, IEngineLog log, CancellationToken ct)
-        {
-            if (!ScalingNames.ActionsAreServicePolicy(alarm, cluster, service)) return false;
-            string name = (string)alarm["AlarmName"]!;
-            if (!name.StartsWith(ScalingNames.ServiceHead(cluster, service), StringComparison.Ordinal)) return true;
-            string? arn = (string?)alarm["AlarmArn"];
-            if (arn == null) return false;
-            JsonNode? tags = await _aws.InvokeAsync(AwsOperations.CloudWatch.ListTagsForResource, new JsonObject { ["ResourceARN"] = arn }, log, ct).ConfigureAwait(false);
-            return ScalingNames.TagsNameService(tags?["Tags"], cluster, service);
         }
 
         private async Task<List<JsonObject>> PagesAsync(AwsOperation operation, JsonObject filter, string member, IEngineLog log, CancellationToken ct)
@@ -157,7 +91,7 @@ namespace PrefectScaling.Scaling
             var arns = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (JsonObject policy in current.Policies) arns[(string)policy["PolicyName"]!] = (string?)policy["PolicyARN"] ?? string.Empty;
 
-            List<DesiredPolicy> desired = ScalingPlan.Policies(spec);
+            List<DesiredPolicy> desired = ScalingPolicyDocuments.Policies(spec);
             HashSet<string> scope = spec.ScopeNames;
             var desiredAlarms = new HashSet<string>(desired.Where(d => d.Alarm != null).Select(d => d.Name), StringComparer.Ordinal);
             foreach (JsonObject taken in current.OtherAlarms.Where(a => desiredAlarms.Contains((string?)a["AlarmName"] ?? string.Empty)))
@@ -166,8 +100,8 @@ namespace PrefectScaling.Scaling
                     " (it lacks the module's tags or its actions are not this service's policy), and the policy needs that name. Nothing was changed; rename or delete that alarm, then run this again.");
             }
 
-            JsonObject target = ScalingPlan.ScalableTarget(spec);
-            if (current.Target == null || !Same(target["MinCapacity"], current.Target["MinCapacity"]) || !Same(target["MaxCapacity"], current.Target["MaxCapacity"]))
+            JsonObject target = ScalingPolicyDocuments.ScalableTarget(spec);
+            if (current.Target == null || !JsonSubset.Contains(current.Target["MinCapacity"], target["MinCapacity"]) || !JsonSubset.Contains(current.Target["MaxCapacity"], target["MaxCapacity"]))
             {
                 changes.Add(new AwsChange(spec.ResourceId, (current.Target == null ? "Register scalable target" : "Update scalable target") +
                     " (min " + spec.MinCapacity + ", max " + spec.MaxCapacity + ")",
@@ -194,7 +128,7 @@ namespace PrefectScaling.Scaling
             {
                 JsonObject? existing = current.Policies.FirstOrDefault(p => (string?)p["PolicyName"] == policy.Name);
                 string configurationKey = policy.PolicyType == "StepScaling" ? "StepScalingPolicyConfiguration" : "TargetTrackingScalingPolicyConfiguration";
-                bool same = existing != null && (string?)existing["PolicyType"] == policy.PolicyType && Same(policy.PutInput[configurationKey], existing[configurationKey]);
+                bool same = existing != null && (string?)existing["PolicyType"] == policy.PolicyType && JsonSubset.Contains(existing[configurationKey], policy.PutInput[configurationKey]);
                 if (!same)
                 {
                     changes.Add(new AwsChange(policy.Name, (existing == null ? "Create " : "Update ") + policy.PolicyType + " policy on " + spec.ResourceId, async (log, ct) =>
@@ -206,7 +140,7 @@ namespace PrefectScaling.Scaling
                 if (policy.Alarm == null) continue;
 
                 JsonObject? alarm = current.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == policy.Name);
-                bool alarmSame = same && alarm != null && Same(policy.Alarm, alarm) && ActionIs(alarm, arns.TryGetValue(policy.Name, out string? arn) ? arn : null);
+                bool alarmSame = same && alarm != null && JsonSubset.Contains(alarm, policy.Alarm) && ActionIs(alarm, arns.TryGetValue(policy.Name, out string? arn) ? arn : null);
                 if (!alarmSame)
                 {
                     bool create = alarm == null;
@@ -257,9 +191,9 @@ namespace PrefectScaling.Scaling
                 changes.Add(new AwsChange(resourceId, "Deregister scalable target" + (unmanaged.Count == 0 ? string.Empty : "; AWS deletes with it what PrefectScaling did not make: " + string.Join(", ", unmanaged)),
                     (log, ct) => _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeregisterScalableTarget, new JsonObject
                     {
-                        ["ServiceNamespace"] = ScalingPlan.ServiceNamespace,
+                        ["ServiceNamespace"] = ScalingPolicyDocuments.ServiceNamespace,
                         ["ResourceId"] = resourceId,
-                        ["ScalableDimension"] = ScalingPlan.ScalableDimension,
+                        ["ScalableDimension"] = ScalingPolicyDocuments.ScalableDimension,
                     }, log, ct)));
             }
             return changes;
@@ -277,9 +211,9 @@ namespace PrefectScaling.Scaling
                 await _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeleteScalingPolicy, new JsonObject
                 {
                     ["PolicyName"] = name,
-                    ["ServiceNamespace"] = ScalingPlan.ServiceNamespace,
+                    ["ServiceNamespace"] = ScalingPolicyDocuments.ServiceNamespace,
                     ["ResourceId"] = current.ResourceId,
-                    ["ScalableDimension"] = ScalingPlan.ScalableDimension,
+                    ["ScalableDimension"] = ScalingPolicyDocuments.ScalableDimension,
                 }, log, ct).ConfigureAwait(false);
             });
 
@@ -288,55 +222,5 @@ namespace PrefectScaling.Scaling
 
         private static bool ActionIs(JsonObject alarm, string? arn) =>
             arn != null && alarm["AlarmActions"] is JsonArray actions && actions.Count == 1 && (string?)actions[0] == arn;
-
-        /// <summary>True when every member of what is wanted is in what exists with an equal value. Values are
-        /// compared by meaning (the query protocol answers "60" for 60, "true" for true), dimensions in any order.</summary>
-        internal static bool Same(JsonNode? wanted, JsonNode? existing)
-        {
-            switch (wanted)
-            {
-                case null:
-                    return existing == null;
-                case JsonObject wantedObject:
-                    if (existing is not JsonObject existingObject) return false;
-                    foreach (KeyValuePair<string, JsonNode?> member in wantedObject)
-                    {
-                        existingObject.TryGetPropertyValue(member.Key, out JsonNode? other);
-                        if (other == null && member.Value is JsonValue v && v.TryGetValue(out bool flag) && !flag) continue; // false may be left out
-                        if (!Same(member.Value, other)) return false;
-                    }
-                    return true;
-                case JsonArray wantedArray:
-                    if (existing is not JsonArray existingArray || existingArray.Count != wantedArray.Count) return false;
-                    List<JsonNode?> left = Ordered(wantedArray), right = Ordered(existingArray);
-                    for (int i = 0; i < left.Count; i++) if (!Same(left[i], right[i])) return false;
-                    return true;
-                default:
-                    return existing is JsonValue && Scalar(wanted) == Scalar(existing);
-            }
-        }
-
-        /// <summary>Dimension lists ({Name, Value}) are compared as sets; other lists in order.</summary>
-        private static List<JsonNode?> Ordered(JsonArray array) =>
-            array.All(n => n is JsonObject o && o.ContainsKey("Name") && o.ContainsKey("Value") && o.Count == 2)
-                ? array.OrderBy(n => (string?)n!["Name"], StringComparer.Ordinal).ToList()
-                : array.ToList();
-
-        private static string Scalar(JsonNode node)
-        {
-            JsonElement element = JsonSerializer.SerializeToElement(node);
-            switch (element.ValueKind)
-            {
-                case JsonValueKind.Number: return element.GetDouble().ToString("R", CultureInfo.InvariantCulture);
-                case JsonValueKind.True: return "true";
-                case JsonValueKind.False: return "false";
-                case JsonValueKind.String:
-                    string text = element.GetString()!;
-                    if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double number)) return number.ToString("R", CultureInfo.InvariantCulture);
-                    if (bool.TryParse(text, out bool flag)) return flag ? "true" : "false";
-                    return text;
-                default: return element.GetRawText();
-            }
-        }
     }
 }
