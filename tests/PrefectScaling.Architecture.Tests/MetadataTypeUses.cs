@@ -187,6 +187,7 @@ internal static class MetadataTypeUses
         public List<string> GetFunctionPointerType(MethodSignature<List<string>> signature) => Of(signature.ParameterTypes.Prepend(signature.ReturnType).ToArray());
         public List<string> GetSystemType() => new() { "System.Type" };
         public List<string> GetTypeFromSerializedName(string name) => new() { name.Split(',')[0].Split('+')[0].Trim() };
+        // An enum argument's width is not in the blob; the attributes the cmdlets carry take Int32 enums (PowerShell's).
         public PrimitiveTypeCode GetUnderlyingEnumType(List<string> type) => PrimitiveTypeCode.Int32;
         public bool IsSystemType(List<string> type) => type.Count == 1 && type[0] == "System.Type";
     }
