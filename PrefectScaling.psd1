@@ -7,6 +7,9 @@
     Copyright            = '(c) PrefectScaling contributors. MIT License.'
     Description          = 'Autoscale Prefect agents and workers running as an AWS ECS service from the Prefect backlog: count Late runs per work queue, publish them to CloudWatch, and scale the service on them.'
     RootModule           = 'PrefectScaling.dll'
+    # The output records, enums and exceptions, so scripts can name them ([PrefectScaling.Backlog.BacklogMeasure],
+    # catch [PrefectScaling.Prefect.PrefectApiException]) from import on.
+    RequiredAssemblies   = @('PrefectScaling.Model.dll')
     # What is tested: PowerShell 7.6 (.NET 10); 7.4 is out of support and not tested. Windows PowerShell 5.1
     # has no AssemblyLoadContext for the dependency isolation.
     PowerShellVersion    = '7.6'

@@ -54,13 +54,15 @@ function Build-Module {
     Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native 'dotnet' @('build', (Join-Path $Root 'PrefectScaling.sln'), '-c', $Configuration, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
 
-    # The module root holds only what PowerShell loads directly; the engine and every dependency go to
-    # dependencies/, from where the module's own AssemblyLoadContext loads them.
+    # The module root holds only what PowerShell loads directly: the cmdlets and the dependency-free Model they
+    # share with the engine. The engine and every dependency go to dependencies/, from where the module's own
+    # AssemblyLoadContext loads them.
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     $dependencies = New-Item -ItemType Directory -Force -Path (Join-Path $ModuleOut 'dependencies')
     $bin = Join-Path $Root "src/PrefectScaling/bin/$Configuration/netstandard2.0"
-    Copy-Item (Join-Path $bin 'PrefectScaling.dll') $ModuleOut
-    Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin 'PrefectScaling.dll', 'System.Management.Automation.dll' |
+    $rootAssemblies = 'PrefectScaling.dll', 'PrefectScaling.Model.dll'
+    $rootAssemblies | ForEach-Object { Copy-Item (Join-Path $bin $_) $ModuleOut }
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin ($rootAssemblies + 'System.Management.Automation.dll') |
         Copy-Item -Destination $dependencies
     Copy-Item (Join-Path $Root 'src/PrefectScaling/PrefectScaling.Format.ps1xml') $ModuleOut
     $version = Get-ModuleVersion

@@ -8,7 +8,8 @@ using System.Runtime.Loader;
 namespace PrefectScaling
 {
     /// <summary>Loads the engine and every dependency it ships from dependencies/ into a private load context,
-    /// so another module's copy of AWSSDK.Core, Tomlyn or System.Text.Json never clashes with ours.</summary>
+    /// so another module's copy of AWSSDK.Core, Tomlyn or System.Text.Json never clashes with ours. The Model, which
+    /// has no dependencies, stays in the default context beside the cmdlets.</summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
         public void OnImport() => AssemblyLoadContext.Default.Resolving += DependencyLoadContext.ResolveFromDefault;
@@ -22,6 +23,9 @@ namespace PrefectScaling
         private static readonly DependencyLoadContext Instance = new DependencyLoadContext();
         private static readonly string EngineName = "PrefectScaling.Engine";
 
+        /// <summary>The Model as the default context loaded it (from the module root, as the manifest's RequiredAssemblies).</summary>
+        private static readonly Assembly Model = typeof(Backlog.PrefectBacklogCount).Assembly;
+
         private DependencyLoadContext() { }
 
         internal static Assembly? ResolveFromDefault(AssemblyLoadContext context, AssemblyName name) =>
@@ -30,6 +34,9 @@ namespace PrefectScaling
 
         protected override Assembly? Load(AssemblyName name)
         {
+            // The one assembly both sides share: the engine gets the default context's copy, so the counts, records
+            // and exceptions it makes are the very types the cmdlets and scripts name.
+            if (string.Equals(name.Name, Model.GetName().Name, StringComparison.Ordinal)) return Model;
             // What the running PowerShell already provides at the same or a newer version is shared;
             // returning null hands it to the default context.
             if (PlatformProvides(name)) return null;

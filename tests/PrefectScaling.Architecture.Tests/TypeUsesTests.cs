@@ -19,6 +19,25 @@ namespace PrefectScaling.Architecture.Tests
         {
             Assert.DoesNotContain(typeof(System.Net.Http.HttpClient), TypeUses.Of(typeof(Probe.Hidden)));
         }
+
+        [Fact]
+        public void TheMetadataScanFindsWhatTheReflectionScanFinds()
+        {
+            List<string> uses = MetadataTypeUses.In(typeof(Probe.Hidden).Assembly.Location)
+                .Where(u => u.User == typeof(Probe.Hidden).FullName).Select(u => u.Used).ToList();
+            Assert.Contains(typeof(UriBuilder).FullName!, uses);
+            Assert.Contains(typeof(StringBuilder).FullName!, uses);
+            Assert.DoesNotContain(typeof(System.Net.Http.HttpClient).FullName!, uses);
+        }
+
+        [Fact]
+        public void TheMetadataScanFindsATypeNamedOnlyInAnAttributeOrAGenericArgument()
+        {
+            List<string> uses = MetadataTypeUses.In(typeof(Probe.Named).Assembly.Location)
+                .Where(u => u.User == typeof(Probe.Named).FullName).Select(u => u.Used).ToList();
+            Assert.Contains(typeof(System.Text.Json.Nodes.JsonArray).FullName!, uses);
+            Assert.Contains(typeof(System.Text.Json.Nodes.JsonValue).FullName!, uses);
+        }
     }
 }
 
@@ -34,5 +53,18 @@ namespace PrefectScaling.Architecture.Tests.Probe
         }
 
         private readonly StringBuilder Field = new StringBuilder();
+    }
+
+    [AttributeUsage(AttributeTargets.Class)]
+    internal sealed class MentionAttribute : Attribute
+    {
+        public MentionAttribute(Type type) { Type = type; }
+        public Type Type { get; }
+    }
+
+    [Mention(typeof(System.Text.Json.Nodes.JsonArray))]
+    internal sealed class Named
+    {
+        public int Count() => new List<System.Text.Json.Nodes.JsonValue?>().Count;
     }
 }

@@ -34,6 +34,31 @@ public sealed class PatternAndTimingTests
     public void BlankNamesAreRejected(string name) => Assert.Throws<ArgumentException>(() => new NamePattern(name));
 
     [Fact]
+    public void PoolsAndQueuesCombineIntoEveryPairAndABadNameLosesOnlyItsPairs()
+    {
+        List<ScopeSelector> selectors = ScopeSelector.Combine(new[] { "a", "b" }, new[] { "x", " ", "y*" }, out var invalid);
+        Assert.Equal(new[] { "a/x", "a/y*", "b/x", "b/y*" }, selectors.Select(s => s.Pool + "/" + s.Queue));
+        Assert.Equal(new[] { " ", " " }, invalid.Select(i => i.Name));
+        Assert.All(invalid, i => Assert.IsAssignableFrom<ArgumentException>(i.Error));
+
+        ScopeSelector.Combine(new[] { " " }, new[] { "x", "y" }, out invalid);
+        Assert.Equal(new[] { " ", " " }, invalid.Select(i => i.Name));
+    }
+
+    [Fact]
+    public void NoPoolsMeansAnyPoolAndNoQueuesEveryQueue()
+    {
+        Assert.True(Assert.Single(ScopeSelector.Combine(null, null, out var none)).IsEverything);
+        Assert.Empty(none);
+        ScopeSelector pool = Assert.Single(ScopeSelector.Combine(new[] { "k8s" }, null, out _));
+        Assert.Equal("k8s", pool.Pool!.Exact);
+        Assert.Null(pool.Queue);
+        ScopeSelector queue = Assert.Single(ScopeSelector.Combine(null, new[] { "default" }, out _));
+        Assert.Null(queue.Pool);
+        Assert.Equal("default", queue.Queue!.Exact);
+    }
+
+    [Fact]
     public void RetryAfterIsReadAsSecondsOrAsAnHttpDate()
     {
         DateTimeOffset now = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);

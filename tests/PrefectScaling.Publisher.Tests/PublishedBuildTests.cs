@@ -19,7 +19,7 @@ public sealed class PublishedBuildTests
     public async Task The_published_handler_loads_like_the_lambda_runtime_loads_it_and_publishes()
     {
         string folder = PublisherBuild.PublishedFolder;
-        foreach (string file in new[] { "PrefectScaling.Publisher.dll", "PrefectScaling.Publisher.deps.json", "PrefectScaling.Publisher.runtimeconfig.json", "PrefectScaling.Engine.dll", "AWSSDK.Core.dll" })
+        foreach (string file in new[] { "PrefectScaling.Publisher.dll", "PrefectScaling.Publisher.deps.json", "PrefectScaling.Publisher.runtimeconfig.json", "PrefectScaling.Engine.dll", "PrefectScaling.Model.dll", "AWSSDK.Core.dll" })
             Assert.True(File.Exists(Path.Combine(folder, file)), file + " is missing from the published folder.");
         JsonNode runtimeConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "PrefectScaling.Publisher.runtimeconfig.json")))!;
         Assert.Equal("net10.0", (string?)runtimeConfig["runtimeOptions"]!["tfm"]);
@@ -41,6 +41,7 @@ public sealed class PublishedBuildTests
             second = function.InvokeWithScheduledEvent();
             Assert.Contains(function.LoadedAssemblies, a => a.GetName().Name == "PrefectScaling.Engine" && a.Location == Path.Combine(folder, "PrefectScaling.Engine.dll"));
             Assert.Contains(function.LoadedAssemblies, a => a.GetName().Name == "AWSSDK.Core" && a.Location == Path.Combine(folder, "AWSSDK.Core.dll"));
+            Assert.Contains(function.LoadedAssemblies, a => a.GetName().Name == "PrefectScaling.Model" && a.Location == Path.Combine(folder, "PrefectScaling.Model.dll"));
             Assert.Equal(new[] { "published", "published" }, console.JsonLines.Select(l => (string?)l["event"]));
         }
 

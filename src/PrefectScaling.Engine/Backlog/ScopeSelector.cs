@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace PrefectScaling.Backlog
 {
@@ -15,6 +16,35 @@ namespace PrefectScaling.Backlog
         public ScopeSelector(string? pool, string? queue)
             : this(pool == null ? null : new NamePattern(pool), queue == null ? null : new NamePattern(queue))
         {
+        }
+
+        /// <summary>Each pool with each queue, as -WorkPool and -WorkQueue combine: a,b with x,y gives four selectors;
+        /// no pools means any pool, no queues every queue. A pair with a name that is no valid pattern (blank, or a
+        /// wildcard that does not parse) gives no selector: it goes to <paramref name="invalid"/> with that name, and
+        /// the other pairs are kept.</summary>
+        public static List<ScopeSelector> Combine(IEnumerable<string>? pools, IEnumerable<string>? queues, out List<(string Name, ArgumentException Error)> invalid)
+        {
+            var selectors = new List<ScopeSelector>();
+            invalid = new List<(string, ArgumentException)>();
+            IReadOnlyList<string?> queueList = queues == null ? new string?[] { null } : new List<string?>(queues);
+            foreach (string? pool in pools ?? new string?[] { null })
+            {
+                foreach (string? queue in queueList)
+                {
+                    string? name = pool;
+                    try
+                    {
+                        NamePattern? poolPattern = pool == null ? null : new NamePattern(pool);
+                        name = queue;
+                        selectors.Add(new ScopeSelector(poolPattern, queue == null ? null : new NamePattern(queue)));
+                    }
+                    catch (ArgumentException e)
+                    {
+                        invalid.Add((name!, e));
+                    }
+                }
+            }
+            return selectors;
         }
 
         public NamePattern? Pool { get; }

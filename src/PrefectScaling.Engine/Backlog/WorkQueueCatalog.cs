@@ -205,6 +205,23 @@ namespace PrefectScaling.Backlog
             return pools;
         }
 
+        /// <summary>Fills in each resolved queue's pool type and paused state from one listing of just those pools
+        /// (a server before 2.8 has no pools: nothing to add).</summary>
+        public async Task AddPoolDetailsAsync(ScopeResolution resolution, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
+        {
+            List<string> names = resolution.Queues.Where(q => q.WorkPool != null).Select(q => q.WorkPool!).Distinct().ToList();
+            if (!resolution.Version.HasWorkPools || names.Count == 0) return;
+            Dictionary<string, PrefectWorkPool> pools = (await ListPoolsAsync(names, log, cancellationToken, deadline).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
+            foreach (PrefectWorkQueue queue in resolution.Queues)
+            {
+                if (queue.WorkPool != null && pools.TryGetValue(queue.WorkPool, out PrefectWorkPool? pool))
+                {
+                    queue.WorkPoolType = pool.Type;
+                    queue.WorkPoolIsPaused = pool.IsPaused;
+                }
+            }
+        }
+
         private async Task<List<PrefectWorkQueue>> ListQueuesAsync(string path, IReadOnlyCollection<string>? names, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             var queues = new List<PrefectWorkQueue>();

@@ -6,14 +6,6 @@ using PrefectScaling.Backlog;
 
 namespace PrefectScaling.Metrics
 {
-    /// <summary>Which dimensions a backlog metric carries; a user matches what an existing alarm reads.</summary>
-    [Flags]
-    public enum BacklogDimension
-    {
-        WorkQueue = 1,
-        WorkPool = 2,
-    }
-
     /// <summary>How backlog counts become CloudWatch metric data.</summary>
     public sealed class BacklogMetricOptions
     {
@@ -92,27 +84,6 @@ namespace PrefectScaling.Metrics
         public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
         public double Count { get; set; }
         public DateTime Timestamp { get; set; }
-    }
-
-    /// <summary>A metric datum as published (what -WhatIf shows and -PassThru returns).</summary>
-    public sealed class BacklogMetricDatum
-    {
-        public string Namespace { get; set; } = string.Empty;
-        public string MetricName { get; set; } = string.Empty;
-
-        /// <summary>Name → value, in the order they are sent.</summary>
-        public IReadOnlyList<KeyValuePair<string, string>> Dimensions { get; set; } = Array.Empty<KeyValuePair<string, string>>();
-
-        public double Value { get; set; }
-        public DateTime Timestamp { get; set; }
-        public int StorageResolution { get; set; }
-        public string Unit { get; set; } = "Count";
-
-        /// <summary>WorkPool=k8s,WorkQueue=default</summary>
-        public string DimensionText => string.Join(",", Dimensions.Select(d => d.Key + "=" + d.Value));
-
-        public override string ToString() =>
-            Namespace + "/" + MetricName + " {" + DimensionText + "} = " + Value.ToString(CultureInfo.InvariantCulture) + " at " + Timestamp.ToString("u", CultureInfo.InvariantCulture);
     }
 
     /// <summary>CloudWatch's limits, checked before sending: a malformed PutMetricData is an opaque 500 on some

@@ -53,6 +53,20 @@ namespace PrefectScaling.Metrics
             return calls;
         }
 
+        /// <summary>Whether CloudWatch lists the metric with exactly these dimensions, which it does only once data
+        /// has been published to it (a new metric can take up to 15 minutes to be listed).</summary>
+        public async Task<bool> IsPublishedAsync(string @namespace, string metricName, IReadOnlyList<KeyValuePair<string, string>> dimensions, IEngineLog log, CancellationToken cancellationToken)
+        {
+            var input = new JsonObject
+            {
+                ["Namespace"] = @namespace,
+                ["MetricName"] = metricName,
+                ["Dimensions"] = new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray()),
+            };
+            JsonNode? found = await _aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, input, log, cancellationToken).ConfigureAwait(false);
+            return (found?["Metrics"] as JsonArray)?.Count > 0;
+        }
+
         internal static JsonObject ToPutMetricData(IReadOnlyList<BacklogMetricDatum> batch)
         {
             var items = new JsonArray();

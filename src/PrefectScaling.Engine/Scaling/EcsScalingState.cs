@@ -27,6 +27,9 @@ namespace PrefectScaling.Scaling
         /// <summary>Alarms named like the module's that are not provably its own: never changed or deleted.</summary>
         public List<JsonObject> OtherAlarms { get; } = new List<JsonObject>();
 
+        /// <summary>The names of <see cref="OtherAlarms"/>, for a host that says what it left alone.</summary>
+        public IEnumerable<string> OtherAlarmNames => OtherAlarms.Select(a => (string?)a["AlarmName"] ?? string.Empty);
+
         /// <summary>The target's scheduled actions (the module makes none), when they were read.</summary>
         public List<JsonObject> ScheduledActions { get; } = new List<JsonObject>();
 

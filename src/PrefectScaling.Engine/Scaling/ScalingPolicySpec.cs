@@ -7,18 +7,6 @@ using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Scaling
 {
-    public enum ScalingPolicyKind
-    {
-        /// <summary>Target tracking on the published backlog metric.</summary>
-        TargetTracking,
-
-        /// <summary>Target tracking on backlog ÷ desired tasks, with a step policy that wakes a service at zero.</summary>
-        BacklogPerTask,
-
-        /// <summary>Step scaling with CloudWatch alarms the module owns.</summary>
-        StepScaling,
-    }
-
     /// <summary>One scale-out step: when the backlog is at least Threshold, change capacity by Adjustment.</summary>
     public sealed class ScaleOutStep
     {
@@ -70,6 +58,14 @@ namespace PrefectScaling.Scaling
 
         /// <summary>The metric as the publisher writes it: namespace, name and dimensions come from the same options.</summary>
         public BacklogMetricOptions Metric { get; set; } = new BacklogMetricOptions();
+
+        /// <summary>The published metric the policy scales on: backlog per task for BacklogPerTask, else the backlog.</summary>
+        public string ScaledMetricName => Kind == ScalingPolicyKind.BacklogPerTask ? Metric.PerTaskMetricNameFor(Measure) : Metric.MetricNameFor(Measure);
+
+        /// <summary>The dimensions of <see cref="ScaledMetricName"/>, in the order they are published.</summary>
+        public List<KeyValuePair<string, string>> ScaledMetricDimensions() => Kind == ScalingPolicyKind.BacklogPerTask
+            ? Metric.PerTaskDimensionsFor(Cluster, Service, WorkPool, WorkQueue)
+            : Metric.DimensionsFor(WorkPool, WorkQueue);
 
         public string ResourceId => ScalingNames.ResourceId(Cluster, Service);
 

@@ -6,7 +6,7 @@ namespace PrefectScaling.Commands
 {
     /// <summary>Reports what is installed of a publisher and whether its parts fit together.</summary>
     [Cmdlet(VerbsCommon.Get, "PrefectBacklogPublisher")]
-    [OutputType("PrefectScaling.Publisher.PrefectBacklogPublisher")]
+    [OutputType(typeof(PrefectBacklogPublisher))]
     public sealed class GetPrefectBacklogPublisherCommand : PublisherCmdlet
     {
         protected override void ProcessRecord()

@@ -7,7 +7,7 @@ namespace PrefectScaling.Commands
 {
     /// <summary>Shows the scalable target, scaling policies and alarms the module manages for an ECS service.</summary>
     [Cmdlet(VerbsCommon.Get, "PrefectEcsScalingPolicy")]
-    [OutputType("PrefectScaling.Scaling.PrefectEcsScalingPolicy")]
+    [OutputType(typeof(PrefectEcsScalingPolicy))]
     public sealed class GetPrefectEcsScalingPolicyCommand : EcsScalingCmdlet
     {
         protected override void ProcessRecord()

@@ -7,7 +7,7 @@ namespace PrefectScaling.Commands
 {
     /// <summary>Counts the Prefect backlog per work queue: Late runs by default, or other measures.</summary>
     [Cmdlet(VerbsCommon.Get, "PrefectLateRunCount")]
-    [OutputType("PrefectScaling.Backlog.PrefectBacklogCount")]
+    [OutputType(typeof(PrefectBacklogCount))]
     public sealed class GetPrefectLateRunCountCommand : ScopeCmdlet
     {
         /// <summary>What to count: Late (default), Due, Pending, Running; several at once cost one query each.</summary>

@@ -16,7 +16,7 @@ namespace PrefectScaling.Commands
     /// <summary>Sets up the scheduled publisher: a Lambda function run every minute by an EventBridge rule that
     /// counts the Prefect backlog and publishes it to CloudWatch, with its secret in SSM and a least-privilege role.</summary>
     [Cmdlet(VerbsLifecycle.Install, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-    [OutputType("PrefectScaling.Publisher.PrefectBacklogPublisher")]
+    [OutputType(typeof(PrefectBacklogPublisher))]
     public sealed class InstallPrefectBacklogPublisherCommand : BacklogMetricCmdlet
     {
         [Parameter(Position = 0)]
@@ -199,9 +199,12 @@ namespace PrefectScaling.Commands
             return spec;
         }
 
-        private List<ScopeSelector> Selectors() =>
-            (WorkPool ?? new string?[] { null }).SelectMany(pool => (WorkQueue ?? new string?[] { null }).Select(queue => new ScopeSelector(pool, queue)))
-                .Where(s => !s.IsEverything).ToList();
+        private List<ScopeSelector> Selectors()
+        {
+            List<ScopeSelector> selectors = ScopeSelector.Combine(WorkPool, WorkQueue, out var invalid);
+            if (invalid.Count > 0) throw invalid[0].Error;
+            return selectors.Where(s => !s.IsEverything).ToList();
+        }
 
         /// <summary>The deployment zip the build lays out beside the module.</summary>
         private static string PackagePath()

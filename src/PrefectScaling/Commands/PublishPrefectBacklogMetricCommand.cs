@@ -11,7 +11,7 @@ namespace PrefectScaling.Commands
     /// <summary>Publishes backlog counts as CloudWatch custom metrics, batching the whole pipeline into as few
     /// PutMetricData calls as the limits allow, sent at the end of the pipeline.</summary>
     [Cmdlet(VerbsData.Publish, "PrefectBacklogMetric", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-    [OutputType("PrefectScaling.Metrics.BacklogMetricDatum")]
+    [OutputType(typeof(BacklogMetricDatum))]
     public sealed class PublishPrefectBacklogMetricCommand : BacklogMetricCmdlet
     {
         private readonly List<BacklogMetricDatum> _data = new List<BacklogMetricDatum>();
@@ -50,14 +50,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>What the count measures; picks the default metric name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        public BacklogMeasure Measure
-        {
-            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
-            get => (BacklogMeasure)_measure;
-            set => _measure = (int)value;
-        }
-
-        private int _measure = (int)BacklogMeasure.Late;
+        public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
-using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
 using PrefectScaling.Scaling;
 
@@ -63,8 +62,8 @@ namespace PrefectScaling.Commands
                     RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
                     WriteVerbose(change.ToString());
                 }
-                foreach (JsonObject alarm in state.OtherAlarms)
-                    WriteVerbose("Left alone: the alarm " + (string?)alarm["AlarmName"] + " is named like the module's but PrefectScaling did not make it for " + resourceId + ".");
+                foreach (string alarm in state.OtherAlarmNames)
+                    WriteVerbose("Left alone: the alarm " + alarm + " is named like the module's but PrefectScaling did not make it for " + resourceId + ".");
             }
             catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
             {

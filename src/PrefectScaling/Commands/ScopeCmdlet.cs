@@ -33,25 +33,10 @@ namespace PrefectScaling.Commands
 
         protected override void ProcessRecord()
         {
-            IEnumerable<string?> pools = WorkPool ?? new string?[] { null };
-            IEnumerable<string?> queues = WorkQueue ?? new string?[] { null };
-            foreach (string? pool in pools)
-            {
-                foreach (string? queue in queues)
-                {
-                    ScopeSelector selector;
-                    try
-                    {
-                        selector = new ScopeSelector(pool, queue);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        WriteError(ErrorRecords.From(new ArgumentException(e.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0]), queue ?? pool));
-                        continue;
-                    }
-                    _selectors.Add((PrefectApiUrl, selector));
-                }
-            }
+            List<ScopeSelector> selectors = ScopeSelector.Combine(WorkPool, WorkQueue, out var invalid);
+            _selectors.AddRange(selectors.Select(selector => (PrefectApiUrl, selector)));
+            foreach ((string name, ArgumentException error) in invalid)
+                WriteError(ErrorRecords.From(new ArgumentException(error.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0]), name));
         }
 
         /// <summary>Runs the engine once per API URL over the selectors gathered for it (null URL: the environment's

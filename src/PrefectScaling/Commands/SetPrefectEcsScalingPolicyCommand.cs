@@ -3,7 +3,6 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
 using PrefectScaling.Completion;
@@ -15,7 +14,7 @@ namespace PrefectScaling.Commands
     /// <summary>Registers an ECS service as a scalable target and puts one scaling policy on the published
     /// Prefect backlog metric: target tracking, backlog per task, or step scaling with alarms the module owns.</summary>
     [Cmdlet(VerbsCommon.Set, "PrefectEcsScalingPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TargetTrackingSet)]
-    [OutputType("PrefectScaling.Scaling.PrefectEcsScalingPolicy")]
+    [OutputType(typeof(PrefectEcsScalingPolicy))]
     public sealed class SetPrefectEcsScalingPolicyCommand : BacklogMetricCmdlet
     {
         private const string TargetTrackingSet = "TargetTracking";
@@ -86,14 +85,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>What the count measures; picks the default metric name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        public BacklogMeasure Measure
-        {
-            // Held as an int: PowerShell lays out cmdlet types before the engine's load context is hooked up.
-            get => (BacklogMeasure)_measure;
-            set => _measure = (int)value;
-        }
-
-        private int _measure = (int)BacklogMeasure.Late;
+        public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -201,18 +193,9 @@ namespace PrefectScaling.Commands
         /// <summary>A policy on a metric nobody publishes never scales: say so (a new metric may take minutes to list).</summary>
         private void WarnIfMetricMissing(AwsContext aws, ScalingPolicySpec spec)
         {
-            string metricName = spec.Kind == ScalingPolicyKind.BacklogPerTask ? spec.Metric.PerTaskMetricNameFor(spec.Measure) : spec.Metric.MetricNameFor(spec.Measure);
-            var dimensions = spec.Kind == ScalingPolicyKind.BacklogPerTask
-                ? spec.Metric.PerTaskDimensionsFor(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue)
-                : spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue);
-            var input = new JsonObject
-            {
-                ["Namespace"] = spec.Metric.Namespace,
-                ["MetricName"] = metricName,
-                ["Dimensions"] = new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray()),
-            };
-            JsonNode? found = RunEngine((log, ct) => aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, input, log, ct));
-            if (!((found?["Metrics"] as JsonArray)?.Count > 0))
+            string metricName = spec.ScaledMetricName;
+            List<KeyValuePair<string, string>> dimensions = spec.ScaledMetricDimensions();
+            if (!RunEngine((log, ct) => new MetricPublisher(aws).IsPublishedAsync(spec.Metric.Namespace, metricName, dimensions, log, ct)))
             {
                 WriteWarning("No data has been published yet to " + spec.Metric.Namespace + "/" + metricName + " {" + string.Join(",", dimensions.Select(d => d.Key + "=" + d.Value)) +
                     "}: the policy reads that metric. Publish it with Publish-PrefectBacklogMetric" + (spec.Kind == ScalingPolicyKind.BacklogPerTask ? " -Cluster " + spec.Cluster + " -Service " + spec.Service : string.Empty) +

@@ -7,20 +7,6 @@ using PrefectScaling.Publisher;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>The result of Test-PrefectBacklogPublisher.</summary>
-    public sealed class PrefectBacklogPublisherTest
-    {
-        public string Name { get; set; } = string.Empty;
-        public bool Healthy { get; set; }
-        public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
-        public int Queues { get; set; }
-        public int Published { get; set; }
-        /// <summary>The data points the cycle built from the backlog; Published says how many were sent (none with -WhatIf).</summary>
-        public int DataPoints { get; set; }
-        public int PrefectRequests { get; set; }
-        public double DurationMs { get; set; }
-    }
-
     /// <summary>Checks an installed publisher and runs one cycle with its configuration from this machine. An
     /// unhealthy publisher is also a non-terminating error (PrefectBacklogPublisherUnhealthy), written after the
     /// report, so that a check step with -ErrorAction Stop fails. -WhatIf reads the backlog but publishes nothing.</summary>
@@ -48,11 +34,11 @@ namespace PrefectScaling.Commands
             try
             {
                 var installer = new PublisherInstaller(aws);
-                PrefectBacklogPublisher installed = PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct)));
+                PrefectBacklogPublisher installed = PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct)), out PublisherConfiguration? read);
                 problems.AddRange(installed.Problems);
-                if (installed.Configuration != null)
+                if (read != null)
                 {
-                    PublisherConfiguration configuration = installed.Configuration;
+                    PublisherConfiguration configuration = read;
                     // Asked before the cycle: declined (or -WhatIf), the cycle still reads, and sends nothing.
                     bool publish = ShouldProcess(configuration.Metric.Namespace + " metrics of " + Name, "Publish one cycle of backlog metrics to CloudWatch");
                     PublisherCycleResult cycle = RunEngine(async (log, ct) =>

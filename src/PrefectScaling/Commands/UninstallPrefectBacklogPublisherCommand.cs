@@ -5,13 +5,6 @@ using PrefectScaling.Publisher;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>One resource Uninstall-PrefectBacklogPublisher removed.</summary>
-    public sealed class RemovedResource
-    {
-        public string Action { get; set; } = string.Empty;
-        public string Resource { get; set; } = string.Empty;
-    }
-
     /// <summary>Removes everything Install-PrefectBacklogPublisher created (a half-finished install too), and lists
     /// what it removed; what has the publisher's names but was not made by the module is left alone, with a warning.</summary>
     [Cmdlet(VerbsLifecycle.Uninstall, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]

@@ -2,7 +2,9 @@ using System;
 
 namespace PrefectScaling.Prefect
 {
-    public enum PrefectErrorKind
+    /// <summary>Why a Prefect call failed; the ErrorRecord's id is "Prefect" + the kind.</summary>
+    // Int64-backed, like BacklogMeasure, so that ConvertTo-Json writes the name.
+    public enum PrefectErrorKind : long
     {
         InvalidSettings,
         Unauthorized,

@@ -1,7 +1,11 @@
 namespace PrefectScaling.Backlog
 {
     /// <summary>What is counted per queue.</summary>
-    public enum BacklogMeasure
+    // Int64-backed so that ConvertTo-Json writes "Measure": "Late". PowerShell writes an Int32 enum as its number and
+    // ignores JSON converter attributes (which would also tie the Model to a JSON library), but writes an Int64 enum by
+    // name, as a JavaScript number cannot hold every Int64; only the experimental PSSerializeJSONLongEnumAsNumber, off
+    // by default, turns that off. The values and names are unchanged; ModelTypes.Tests.ps1 pins the JSON.
+    public enum BacklogMeasure : long
     {
         /// <summary>Runs whose state name is Late: overdue and not picked up (what the Prefect UI shows).</summary>
         Late,

@@ -2,7 +2,9 @@ using System;
 
 namespace PrefectScaling.Aws
 {
-    public enum AwsErrorKind
+    /// <summary>Why an AWS call failed; the ErrorRecord's id is "Aws" + the kind (+ "." + AWS's error code).</summary>
+    // Int64-backed, like BacklogMeasure, so that ConvertTo-Json writes the name.
+    public enum AwsErrorKind : long
     {
         InvalidSettings,
         NotFound,
@@ -39,8 +41,5 @@ namespace PrefectScaling.Aws
         public string Service { get; }
         /// <summary>The operation name; "settings" for a settings error.</summary>
         public string Operation { get; }
-
-        internal static AwsApiException InvalidSettings(string message) =>
-            new AwsApiException(AwsErrorKind.InvalidSettings, "AWS", "settings", message);
     }
 }

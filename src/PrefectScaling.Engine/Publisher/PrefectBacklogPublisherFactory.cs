@@ -5,44 +5,22 @@ using System.Text.Json.Nodes;
 
 namespace PrefectScaling.Publisher
 {
-    /// <summary>An installed publisher as Get-PrefectBacklogPublisher shows it, with whether its parts fit together.</summary>
-    public sealed class PrefectBacklogPublisher
+    /// <summary>Builds the report Get-PrefectBacklogPublisher shows from what was read. The report type lives in the
+    /// Model, which has no JSON; an extension keeps the call PrefectBacklogPublisher.From(state).</summary>
+    public static class PrefectBacklogPublisherFactory
     {
-        public string Name { get; set; } = string.Empty;
-        public string Region { get; set; } = string.Empty;
-        public bool Installed { get; set; }
-        public string? FunctionArn { get; set; }
-        public string? Runtime { get; set; }
-        public string? Handler { get; set; }
-        public string? Schedule { get; set; }
-        public string? RuleState { get; set; }
-        public string? ApiUrl { get; set; }
-        public string? Scopes { get; set; }
-        public string? Measures { get; set; }
-        public string? Namespace { get; set; }
-        public int? SampleIntervalSeconds { get; set; }
-        public string? SecretParameter { get; set; }
-        public string? RoleArn { get; set; }
-        public string? LastModified { get; set; }
-        public long? CodeSize { get; set; }
-        public bool Consistent { get; set; }
-
-        /// <summary>Parts of the module's exist but neither function nor rule: an Install that did not finish.</summary>
-        public bool PartlyInstalled { get; set; }
-
-        /// <summary>The module's parts that exist ("IAM role prefect-backlog-publisher-role", ...).</summary>
-        public IReadOnlyList<string> Found { get; set; } = Array.Empty<string>();
-
-        /// <summary>Resources with the publisher's names that the module did not make; Uninstall leaves them alone.</summary>
-        public IReadOnlyList<string> NotOwned { get; set; } = Array.Empty<string>();
-
-        public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
-
-        /// <summary>The configuration the function runs with, when it can be read.</summary>
-        public PublisherConfiguration? Configuration { get; set; }
-
-        public static PrefectBacklogPublisher From(PublisherState state)
+        extension(PrefectBacklogPublisher)
         {
+            /// <summary>What is installed, and whether its parts fit together.</summary>
+            public static PrefectBacklogPublisher From(PublisherState state) => Build(state, out _);
+
+            /// <summary>The same, and the configuration the function runs with (null when it cannot be read).</summary>
+            public static PrefectBacklogPublisher From(PublisherState state, out PublisherConfiguration? configuration) => Build(state, out configuration);
+        }
+
+        private static PrefectBacklogPublisher Build(PublisherState state, out PublisherConfiguration? read)
+        {
+            read = null;
             var problems = new List<string>();
             // Only the module's own function and rule count; one of that name that somebody else made is not this publisher.
             JsonObject? function = state.FunctionIsManaged ? state.Function : null;
@@ -91,13 +69,13 @@ namespace PrefectScaling.Publisher
                 try
                 {
                     JsonObject? variables = configuration?["Environment"]?["Variables"] as JsonObject;
-                    info.Configuration = PublisherConfiguration.FromEnvironment(name => (string?)variables?[name]);
-                    info.ApiUrl = info.Configuration.ApiUrl;
-                    info.Scopes = info.Configuration.Scopes.Count == 0 ? "all work queues" : string.Join("; ", info.Configuration.Scopes);
-                    info.Measures = string.Join(",", info.Configuration.Measures);
-                    info.Namespace = info.Configuration.Metric.Namespace;
-                    info.SampleIntervalSeconds = info.Configuration.SampleIntervalSeconds;
-                    info.SecretParameter = info.Configuration.SecretParameter;
+                    read = PublisherConfiguration.FromEnvironment(name => (string?)variables?[name]);
+                    info.ApiUrl = read.ApiUrl;
+                    info.Scopes = read.Scopes.Count == 0 ? "all work queues" : string.Join("; ", read.Scopes);
+                    info.Measures = string.Join(",", read.Measures);
+                    info.Namespace = read.Metric.Namespace;
+                    info.SampleIntervalSeconds = read.SampleIntervalSeconds;
+                    info.SecretParameter = read.SecretParameter;
                     if (info.SecretParameter != null && !state.SecretParameterExists) problems.Add("The SSM parameter " + info.SecretParameter + " with the Prefect secret is missing.");
                 }
                 catch (ArgumentException e)

@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+
+namespace PrefectScaling.Scaling
+{
+    /// <summary>Builds the rows Get-PrefectEcsScalingPolicy shows from what was read. The row type lives in the Model,
+    /// which has no JSON; an extension keeps the call PrefectEcsScalingPolicy.From(state).</summary>
+    public static class PrefectEcsScalingPolicyFactory
+    {
+        extension(PrefectEcsScalingPolicy)
+        {
+            /// <summary>One row per managed policy; a row with no policy when only the target is registered.</summary>
+            public static List<PrefectEcsScalingPolicy> From(EcsScalingState state)
+            {
+                var rows = new List<PrefectEcsScalingPolicy>();
+                foreach (JsonObject policy in state.Policies.OrderBy(p => (string?)p["PolicyName"], StringComparer.Ordinal))
+                {
+                    PrefectEcsScalingPolicy row = Row(state);
+                    string name = (string)policy["PolicyName"]!;
+                    row.PolicyName = name;
+                    row.PolicyType = (string?)policy["PolicyType"];
+                    row.PolicyArn = (string?)policy["PolicyARN"];
+                    row.Kind = name.EndsWith(":out", StringComparison.Ordinal) || name.EndsWith(":in", StringComparison.Ordinal) ? "StepScaling"
+                             : name.EndsWith(":wake", StringComparison.Ordinal) ? "BacklogPerTask"
+                             : (policy["TargetTrackingScalingPolicyConfiguration"]?["CustomizedMetricSpecification"]?["MetricName"]?.ToString() ?? string.Empty).EndsWith("PerTask", StringComparison.Ordinal) ? "BacklogPerTask"
+                             : "TargetTracking";
+                    if (policy["TargetTrackingScalingPolicyConfiguration"] is JsonObject tracking)
+                    {
+                        row.TargetValue = Number(tracking["TargetValue"]);
+                        row.ScaleOutCooldown = (int?)Number(tracking["ScaleOutCooldown"]);
+                        row.ScaleInCooldown = (int?)Number(tracking["ScaleInCooldown"]);
+                        row.DisableScaleIn = tracking["DisableScaleIn"] is JsonValue v && v.TryGetValue(out bool disabled) && disabled;
+                        JsonNode? metric = tracking["CustomizedMetricSpecification"];
+                        row.MetricNamespace = (string?)metric?["Namespace"];
+                        row.MetricName = (string?)metric?["MetricName"];
+                        row.Dimensions = DimensionText(metric?["Dimensions"]);
+                    }
+                    if (policy["StepScalingPolicyConfiguration"] is JsonObject step)
+                    {
+                        row.AdjustmentType = (string?)step["AdjustmentType"];
+                        row.ScaleOutCooldown = row.ScaleInCooldown = (int?)Number(step["Cooldown"]);
+                        row.Steps = string.Join("; ", (step["StepAdjustments"] as JsonArray ?? new JsonArray()).Select(s =>
+                            "[" + (Number(s?["MetricIntervalLowerBound"])?.ToString(CultureInfo.InvariantCulture) ?? "-inf") + ", " +
+                            (Number(s?["MetricIntervalUpperBound"])?.ToString(CultureInfo.InvariantCulture) ?? "+inf") + ") " + Number(s?["ScalingAdjustment"])?.ToString(CultureInfo.InvariantCulture)));
+                    }
+                    JsonObject? alarm = state.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == name);
+                    if (alarm != null)
+                    {
+                        row.AlarmName = name;
+                        row.AlarmState = (string?)alarm["StateValue"];
+                        row.MetricNamespace ??= (string?)alarm["Namespace"];
+                        row.MetricName ??= (string?)alarm["MetricName"] ?? "(metric math)";
+                        row.Dimensions ??= DimensionText(alarm["Dimensions"]);
+                        row.AlarmCondition = (string?)alarm["ComparisonOperator"] + " " + (string?)alarm["Threshold"] + " for " + (string?)alarm["EvaluationPeriods"] + " x " + ((string?)alarm["Period"] ?? "?") + " s";
+                    }
+                    rows.Add(row);
+                }
+                if (rows.Count == 0 && state.Target != null) rows.Add(Row(state));
+                return rows;
+            }
+        }
+
+        private static PrefectEcsScalingPolicy Row(EcsScalingState state) => new PrefectEcsScalingPolicy
+        {
+            Cluster = state.Cluster,
+            Service = state.Service,
+            ResourceId = ScalingNames.ResourceId(state.Cluster, state.Service),
+            TargetRegistered = state.Target != null,
+            MinCapacity = (int?)Number(state.Target?["MinCapacity"]),
+            MaxCapacity = (int?)Number(state.Target?["MaxCapacity"]),
+        };
+
+        private static double? Number(JsonNode? node) =>
+            node is JsonValue value && (value.TryGetValue(out double d) || (value.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d))) ? d : (double?)null;
+
+        private static string? DimensionText(JsonNode? dimensions) =>
+            dimensions is JsonArray list ? string.Join(",", list.Select(d => (string?)d?["Name"] + "=" + (string?)d?["Value"])) : null;
+    }
+}

@@ -1,0 +1,19 @@
+using System;
+using System.Collections.Generic;
+
+namespace PrefectScaling.Commands
+{
+    /// <summary>The result of Test-PrefectBacklogPublisher.</summary>
+    public sealed class PrefectBacklogPublisherTest
+    {
+        public string Name { get; set; } = string.Empty;
+        public bool Healthy { get; set; }
+        public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
+        public int Queues { get; set; }
+        public int Published { get; set; }
+        /// <summary>The data points the cycle built from the backlog; Published says how many were sent (none with -WhatIf).</summary>
+        public int DataPoints { get; set; }
+        public int PrefectRequests { get; set; }
+        public double DurationMs { get; set; }
+    }
+}

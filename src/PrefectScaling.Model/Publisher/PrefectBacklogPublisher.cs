@@ -1,0 +1,40 @@
+using System;
+using System.Collections.Generic;
+
+namespace PrefectScaling.Publisher
+{
+    /// <summary>An installed publisher as Get-PrefectBacklogPublisher shows it, with whether its parts fit together.
+    /// The engine builds it from what it read (PrefectBacklogPublisherFactory).</summary>
+    public sealed class PrefectBacklogPublisher
+    {
+        public string Name { get; set; } = string.Empty;
+        public string Region { get; set; } = string.Empty;
+        public bool Installed { get; set; }
+        public string? FunctionArn { get; set; }
+        public string? Runtime { get; set; }
+        public string? Handler { get; set; }
+        public string? Schedule { get; set; }
+        public string? RuleState { get; set; }
+        public string? ApiUrl { get; set; }
+        public string? Scopes { get; set; }
+        public string? Measures { get; set; }
+        public string? Namespace { get; set; }
+        public int? SampleIntervalSeconds { get; set; }
+        public string? SecretParameter { get; set; }
+        public string? RoleArn { get; set; }
+        public string? LastModified { get; set; }
+        public long? CodeSize { get; set; }
+        public bool Consistent { get; set; }
+
+        /// <summary>Parts of the module's exist but neither function nor rule: an Install that did not finish.</summary>
+        public bool PartlyInstalled { get; set; }
+
+        /// <summary>The module's parts that exist ("IAM role prefect-backlog-publisher-role", ...).</summary>
+        public IReadOnlyList<string> Found { get; set; } = Array.Empty<string>();
+
+        /// <summary>Resources with the publisher's names that the module did not make; Uninstall leaves them alone.</summary>
+        public IReadOnlyList<string> NotOwned { get; set; } = Array.Empty<string>();
+
+        public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
+    }
+}
