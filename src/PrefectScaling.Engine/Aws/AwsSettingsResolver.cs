@@ -28,7 +28,7 @@ namespace PrefectScaling.Aws
         public IReadOnlyList<string> Secrets { get; }
     }
 
-    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order (aws.md §8): keys,
+    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order: keys,
     /// -ProfileName, -Credential, $StoredAWSCredentials, environment keys, then AWS_PROFILE, the default
     /// profile and roles.</summary>
     internal static class AwsSettingsResolver
