@@ -61,6 +61,7 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation AddPermission = AwsOperation.Rest(S, "AddPermission", "POST", Function + "/policy", "Qualifier");
             public static readonly AwsOperation RemovePermission = AwsOperation.Rest(S, "RemovePermission", "DELETE", Function + "/policy/{StatementId}", "Qualifier", "RevisionId");
             public static readonly AwsOperation GetPolicy = AwsOperation.Rest(S, "GetPolicy", "GET", Function + "/policy", "Qualifier");
+            public static readonly AwsOperation ListFunctions = AwsOperation.Rest(S, "ListFunctions", "GET", "/2015-03-31/functions/", "Marker", "MaxItems");
             /// <summary>Input member Resource: the function ARN.</summary>
             public static readonly AwsOperation ListTags = AwsOperation.Rest(S, "ListTags", "GET", "/2017-03-31/tags/{Resource}");
             /// <summary>Input members Resource (the function ARN) and Tags.</summary>
@@ -88,6 +89,8 @@ namespace PrefectScaling.Aws
         {
             private static readonly AwsService S = AwsService.Ecs;
             public static readonly AwsOperation DescribeServices = AwsOperation.Json(S, "DescribeServices");
+            public static readonly AwsOperation ListClusters = AwsOperation.Json(S, "ListClusters");
+            public static readonly AwsOperation ListServices = AwsOperation.Json(S, "ListServices");
             public static readonly AwsOperation CreateCluster = AwsOperation.Json(S, "CreateCluster");
             public static readonly AwsOperation DeleteCluster = AwsOperation.Json(S, "DeleteCluster");
             public static readonly AwsOperation RegisterTaskDefinition = AwsOperation.Json(S, "RegisterTaskDefinition");

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using Amazon.Runtime;
@@ -28,7 +29,7 @@ namespace PrefectScaling.Aws
         public IReadOnlyList<string> Secrets { get; }
     }
 
-    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order (aws.md §8): keys,
+    /// <summary>The one place that resolves AWS settings, in AWS Tools for PowerShell's order: keys,
     /// -ProfileName, -Credential, $StoredAWSCredentials, environment keys, then AWS_PROFILE, the default
     /// profile and roles.</summary>
     internal static class AwsSettingsResolver
@@ -196,7 +197,7 @@ namespace PrefectScaling.Aws
         /// <summary>The profile files: -ProfileLocation, else AWS_SHARED_CREDENTIALS_FILE, else
         /// &lt;home&gt;/.aws/credentials, else the SDK's defaults. The SDK reads the config file beside the
         /// credentials file (or AWS_CONFIG_FILE from the process environment).</summary>
-        private sealed class ProfileStore
+        internal sealed class ProfileStore
         {
             private readonly CredentialProfileStoreChain _chain;
 
@@ -211,6 +212,9 @@ namespace PrefectScaling.Aws
 
             public ICredentialProfileSource Source => _chain;
             public string Description { get; }
+
+            /// <summary>Every profile's name in these files.</summary>
+            public IReadOnlyList<string> Names() => _chain.ListProfiles().Select(p => p.Name).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
             public bool TryGet(string name, out CredentialProfile? profile)
             {

@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace PrefectScaling.Prefect
 {
     /// <summary>Turns a Prefect error answer into a PrefectApiException whose message says what happened and
-    /// what to do. The server's own words are read only from detail / exception_message (reference §6) and
+    /// what to do. The server's own words are read only from detail / exception_message (the two fields a
+    /// self-hosted server's error bodies carry; Cloud bodies are opaque) and
     /// are shortened and scrubbed of the connection's secret.</summary>
     internal static class PrefectErrors
     {

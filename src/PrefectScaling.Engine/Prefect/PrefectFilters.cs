@@ -7,7 +7,7 @@ using PrefectScaling.Backlog;
 
 namespace PrefectScaling.Prefect
 {
-    /// <summary>The one place that builds Prefect filter bodies (reference §3, §4.5). Every key sent here is one
+    /// <summary>The one place that builds Prefect filter bodies. Every key sent here is one
     /// the target version accepts: an unknown key inside a filter is a 422, and an unknown top-level key is
     /// silently ignored, which would widen a count to the whole server.</summary>
     public static class PrefectFilters
@@ -22,7 +22,7 @@ namespace PrefectScaling.Prefect
                 case BacklogMeasure.Late:
                     return new JsonObject { ["state"] = new JsonObject { ["name"] = AnyOf("Late") } };
                 case BacklogMeasure.Due:
-                    // One operator per state sub-object: 3.1.9+ silently drops a sub-object that has both (§3.6).
+                    // One operator per state sub-object: 3.1.9+ silently drops a sub-object that has both.
                     var state = new JsonObject { ["type"] = AnyOf("SCHEDULED") };
                     state["name"] = version.HasStateNotAny
                         ? new JsonObject { ["not_any_"] = Array("AwaitingConcurrencySlot") }
@@ -75,7 +75,8 @@ namespace PrefectScaling.Prefect
             return body;
         }
 
-        /// <summary>A /work_queues/filter or /work_pools/{name}/queues/filter body (the key is work_queues there, §3.4).</summary>
+        /// <summary>A /work_queues/filter or /work_pools/{name}/queues/filter body (the key is work_queues there,
+        /// though the flow-run endpoints call the same filter work_pool_queues).</summary>
         public static JsonObject QueueListing(IReadOnlyCollection<string>? exactNames, int offset)
         {
             var body = new JsonObject { ["offset"] = offset, ["limit"] = PageLimit };
@@ -91,7 +92,7 @@ namespace PrefectScaling.Prefect
             return body;
         }
 
-        /// <summary>RFC 3339 with an explicit offset: what 2.x (pendulum) and 3.x both parse (§3.5).</summary>
+        /// <summary>RFC 3339 with an explicit offset: what 2.x (pendulum, strings only) and 3.x both parse.</summary>
         public static string Timestamp(DateTimeOffset value) =>
             value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture);
 

@@ -2,7 +2,8 @@ using System;
 
 namespace PrefectScaling.Prefect
 {
-    /// <summary>The Prefect server's version and what its API accepts (reference §7).</summary>
+    /// <summary>The Prefect server's version and what its API accepts: work pools from 2.8, not_any_
+    /// and /flow_runs/paginate from 3.0.</summary>
     public sealed class PrefectServerVersion
     {
         // Prefect Cloud is always treated as the current 3.x API, as the official client does.

@@ -9,7 +9,7 @@ namespace PrefectScaling.Prefect
     {
         [ThreadStatic] private static Random? _random;
 
-        /// <summary>Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unreadable.</summary>
+        /// <summary>Retry-After as delta-seconds or an HTTP date, as RFC 9110 defines it; null when absent or unreadable.</summary>
         internal static TimeSpan? ParseRetryAfter(RetryConditionHeaderValue? header, string? rawValue, DateTimeOffset now)
         {
             if (header?.Delta is TimeSpan delta) return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;

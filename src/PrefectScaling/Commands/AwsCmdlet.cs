@@ -19,6 +19,7 @@ namespace PrefectScaling.Commands
         /// <summary>A profile in the shared credentials/config files.</summary>
         [Parameter]
         [Alias("StoredCredentials", "AWSProfileName")]
+        [ArgumentCompleter(typeof(AwsProfileNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? ProfileName { get; set; }
 

@@ -7,11 +7,13 @@ namespace PrefectScaling.Commands
     {
         /// <summary>The ECS cluster's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Cluster { get; set; } = string.Empty;
 
         /// <summary>The ECS service's name.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = string.Empty;
     }

@@ -20,6 +20,7 @@ namespace PrefectScaling.Commands
     public sealed class InstallPrefectBacklogPublisherCommand : BacklogMetricCmdlet
     {
         [Parameter(Position = 0)]
+        [ArgumentCompleter(typeof(PublisherNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = PublisherInstallSpec.DefaultName;
 
@@ -59,10 +60,12 @@ namespace PrefectScaling.Commands
         public int SampleIntervalSeconds { get; set; } = 60;
 
         [Parameter]
+        [ArgumentCompleter(typeof(EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Cluster { get; set; }
 
         [Parameter]
+        [ArgumentCompleter(typeof(EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Service { get; set; }
 

@@ -21,6 +21,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>The work queue the count belongs to.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string WorkQueue { get; set; } = string.Empty;
 
@@ -30,6 +31,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>The work pool of the queue, when known: published as the WorkPool dimension.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.WorkPoolNameCompleter))]
         [AllowNull]
         [AllowEmptyString]
         public string? WorkPool { get; set; }
@@ -41,10 +43,12 @@ namespace PrefectScaling.Commands
 
         /// <summary>With -Service: also publish backlog per task of this ECS service, for -BacklogPerTask policies.</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(Completion.EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Cluster { get; set; }
 
         [Parameter]
+        [ArgumentCompleter(typeof(Completion.EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Service { get; set; }
 

@@ -8,6 +8,7 @@ namespace PrefectScaling.Commands
     {
         /// <summary>The publisher's name: it names the function, the rule, the role and the parameter.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.PublisherNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = PublisherInstallSpec.DefaultName;
     }

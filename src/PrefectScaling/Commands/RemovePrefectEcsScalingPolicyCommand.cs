@@ -14,10 +14,12 @@ namespace PrefectScaling.Commands
     {
         /// <summary>Only this queue's policies; without it, every policy the module manages for the service.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? WorkQueue { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(Completion.WorkPoolNameCompleter))]
         public string? WorkPool { get; set; }
 
         [Parameter]

@@ -23,11 +23,13 @@ namespace PrefectScaling.Commands
 
         /// <summary>The ECS cluster's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Cluster { get; set; } = string.Empty;
 
         /// <summary>The ECS service's name.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = string.Empty;
 

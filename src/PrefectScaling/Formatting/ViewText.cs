@@ -1,0 +1,37 @@
+using System;
+using System.Text.RegularExpressions;
+
+namespace PrefectScaling.Formatting
+{
+    /// <summary>Text for the table views of PrefectScaling.Format.ps1xml, which fit 80 columns. A long value keeps
+    /// its start and its end, where names and ARNs usually differ, and loses its middle.</summary>
+    public static class ViewText
+    {
+        private const char Ellipsis = '\u2026';
+        private static readonly Regex PolicyHash = new Regex("~[0-9a-f]{16}", RegexOptions.CultureInvariant);
+
+        /// <summary>The text itself when it fits in <paramref name="width"/>, else its start, '…' and its end.</summary>
+        public static string Fit(object? value, int width)
+        {
+            string text = value?.ToString() ?? string.Empty;
+            if (width < 1 || text.Length <= width) return text;
+            int head = (width - 1) / 2;
+            int tail = width - 1 - head;
+            return text.Substring(0, head) + Ellipsis + text.Substring(text.Length - tail);
+        }
+
+        /// <summary>What tells a service's policies apart: the scope and the role suffix of the name
+        /// (<c>PrefectScaling/prod/agent/pool/queue~hash:out</c> shows as <c>pool/queue:out</c>; a first-release
+        /// <c>PrefectScaling-prod-agent-pool-queue:out</c> as <c>pool-queue:out</c>). Other names show whole.</summary>
+        public static string PolicyScope(string? policyName, string? cluster, string? service)
+        {
+            if (string.IsNullOrEmpty(policyName)) return string.Empty;
+            string name = policyName!;
+            foreach (string head in new[] { "PrefectScaling/" + cluster + "/" + service + "/", "PrefectScaling-" + cluster + "-" + service + "-" })
+            {
+                if (name.StartsWith(head, StringComparison.Ordinal)) { name = name.Substring(head.Length); break; }
+            }
+            return PolicyHash.Replace(name, string.Empty);
+        }
+    }
+}
