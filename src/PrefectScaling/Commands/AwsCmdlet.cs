@@ -7,8 +7,9 @@ namespace PrefectScaling.Commands
 {
     /// <summary>A cmdlet that calls AWS: the common parameters named and aliased as AWS Tools for PowerShell
     /// names them, resolved in AWS Tools' documented order by the engine.</summary>
-    public abstract class AwsCmdlet : CancellableCmdlet
+    public abstract class AwsCmdlet : EngineCmdlet
     {
+        private AwsContext? _aws;
         /// <summary>The AWS region; else $StoredAWSRegion, AWS_REGION, AWS_DEFAULT_REGION, the profile.</summary>
         [Parameter]
         [Alias("RegionToCall")]
@@ -55,8 +56,22 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string? EndpointUrl { get; set; }
 
+        /// <summary>The invocation's one AWS context: resolved on first use, then the same for every input (no AWS
+        /// parameter is bound from the pipeline), and disposed with the cmdlet, SDK clients and all.</summary>
+        internal AwsContext Aws => _aws ??= ConnectAws();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _aws?.Dispose();
+                _aws = null;
+            }
+            base.Dispose(disposing);
+        }
+
         /// <summary>Resolves credentials, region and endpoints; says where each came from on the debug stream.</summary>
-        internal AwsContext ConnectAws()
+        private AwsContext ConnectAws()
         {
             var input = new AwsSettingsInput
             {

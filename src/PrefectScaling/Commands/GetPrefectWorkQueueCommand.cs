@@ -14,19 +14,12 @@ namespace PrefectScaling.Commands
     {
         protected override void EndProcessing()
         {
-            try
+            ReadEachServer(async (connection, selectors, deadline, log, ct) =>
             {
-                ReadEachServer(async (connection, selectors, deadline, log, ct) =>
-                {
-                    ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct, deadline).ConfigureAwait(false);
-                    await AddPoolDetailsAsync(connection.Catalog, found, deadline, log, ct).ConfigureAwait(false);
-                    return found;
-                }, found => found.Failures, found => found.Queues);
-            }
-            finally
-            {
-                base.EndProcessing();
-            }
+                ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct, deadline).ConfigureAwait(false);
+                await AddPoolDetailsAsync(connection.Catalog, found, deadline, log, ct).ConfigureAwait(false);
+                return found;
+            }, found => found.Failures, found => found.Queues);
         }
 
         private static async System.Threading.Tasks.Task AddPoolDetailsAsync(WorkQueueCatalog catalog, ScopeResolution resolution, PrefectDeadline deadline, IEngineLog log, System.Threading.CancellationToken ct)

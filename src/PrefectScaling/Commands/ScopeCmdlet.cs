@@ -2,9 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using PrefectScaling.Backlog;
 using System.Threading;
 using System.Threading.Tasks;
+using PrefectScaling.Backlog;
 using PrefectScaling.Completion;
 using PrefectScaling.Prefect;
 
@@ -38,19 +38,7 @@ namespace PrefectScaling.Commands
             foreach (string? pool in pools)
             {
                 foreach (string? queue in queues)
-                {
-                    ScopeSelector selector;
-                    try
-                    {
-                        selector = new ScopeSelector(pool, queue);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        WriteError(ErrorRecords.From(new ArgumentException(e.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0]), queue ?? pool));
-                        continue;
-                    }
-                    _selectors.Add((PrefectApiUrl, selector));
-                }
+                    Guard(queue ?? pool, () => _selectors.Add((PrefectApiUrl, new ScopeSelector(pool, queue))));
             }
         }
 
@@ -67,19 +55,16 @@ namespace PrefectScaling.Commands
             foreach (var group in _selectors.GroupBy(s => s.ApiUrl, StringComparer.Ordinal))
             {
                 IReadOnlyList<ScopeSelector> selectors = group.Select(s => s.Selector).Distinct().ToList();
-                TResult result;
-                try
+                TResult result = default!;
+                // The URL as given may hold a password: the target is its printable form.
+                string target = group.Key == null ? "PREFECT_API_URL" : PrefectConnectionSettings.PrintableText(group.Key);
+                bool wasRead = Guard(target, () =>
                 {
                     PrefectConnection connection = Connect(group.Key);
                     PrefectDeadline shared = deadline ??= connection.Client.StartDeadline();
                     result = RunEngine((log, ct) => read(connection, selectors, shared, log, ct));
-                }
-                catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
-                {
-                    // The URL as given may hold a password: the target is its printable form.
-                    WriteError(ErrorRecords.From(e, group.Key == null ? "PREFECT_API_URL" : PrefectConnectionSettings.PrintableText(group.Key)));
-                    continue;
-                }
+                });
+                if (!wasRead) continue;
                 foreach (ScopeFailure failure in failures(result)) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
                 foreach (object item in objects(result)) WriteObject(item);
             }
