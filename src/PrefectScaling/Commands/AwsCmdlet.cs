@@ -57,7 +57,8 @@ namespace PrefectScaling.Commands
         public string? EndpointUrl { get; set; }
 
         /// <summary>The invocation's one AWS context: resolved on first use, then the same for every input (no AWS
-        /// parameter is bound from the pipeline), and disposed with the cmdlet, SDK clients and all.</summary>
+        /// parameter is bound from the pipeline), and disposed with the cmdlet, SDK clients and all. The first use
+        /// writes debug lines, so it belongs on the pipeline thread: read it before RunEngine, not inside.</summary>
         internal AwsContext Aws => _aws ??= ConnectAws();
 
         protected override void Dispose(bool disposing)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
 using PrefectScaling.Completion;
 using PrefectScaling.Metrics;
@@ -83,14 +84,15 @@ namespace PrefectScaling.Commands
             List<BacklogMetricDatum> approved = new List<BacklogMetricDatum>();
             Guard(Namespace, () =>
             {
+                AwsContext aws = Aws;
                 if (PublishesPerTask)
                 {
-                    int desired = RunEngine((log, ct) => PerTaskMetrics.ReadDesiredCountAsync(Aws, Cluster!, Service!, log, ct));
+                    int desired = RunEngine((log, ct) => PerTaskMetrics.ReadDesiredCountAsync(aws, Cluster!, Service!, log, ct));
                     data.AddRange(PerTaskMetrics.Derive(data, _options, Cluster!, Service!, desired, DateTime.UtcNow));
                 }
                 approved = data.Where(d => ShouldProcess(d.ToString(), "Publish CloudWatch metric")).ToList();
                 if (approved.Count == 0) return;
-                var publisher = new MetricPublisher(Aws);
+                var publisher = new MetricPublisher(aws);
                 int calls = RunEngine((log, ct) => publisher.PublishAsync(approved, log, ct));
                 WriteVerbose("Published " + approved.Count + " datum(s) in " + calls + " PutMetricData call(s).");
             }, terminating: true);
