@@ -58,7 +58,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>The invocation's one AWS context: resolved on first use, then the same for every input (no AWS
         /// parameter is bound from the pipeline), and disposed with the cmdlet, SDK clients and all. The first use
-        /// writes debug lines, so it belongs on the pipeline thread: read it before RunEngine, not inside.</summary>
+        /// reads PowerShell state, so it belongs on the pipeline thread: read it before RunEngine, not inside.</summary>
         internal AwsContext Aws => _aws ??= ConnectAws();
 
         protected override void Dispose(bool disposing)
@@ -71,7 +71,8 @@ namespace PrefectScaling.Commands
             base.Dispose(disposing);
         }
 
-        /// <summary>Resolves credentials, region and endpoints; says where each came from on the debug stream.</summary>
+        /// <summary>Resolves credentials, region and endpoints. The context itself says where each came from, on the
+        /// debug stream, at its first call.</summary>
         private AwsContext ConnectAws()
         {
             var input = new AwsSettingsInput
@@ -87,9 +88,7 @@ namespace PrefectScaling.Commands
                 StoredCredentials = Unwrap(SessionState.PSVariable.GetValue("StoredAWSCredentials")),
                 EndpointUrl = EndpointUrl,
             };
-            AwsContext context = AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
-            foreach (string source in context.Sources) WriteDebug("AWS " + source);
-            return context;
+            return AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
         }
 
         private static object? Unwrap(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;
