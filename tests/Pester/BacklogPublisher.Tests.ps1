@@ -116,6 +116,12 @@ Describe 'The scheduled publisher on moto' {
         (Get-PrefectBacklogPublisher @aws -Name nothing-here).Installed | Should -BeFalse
     }
 
+    It 'resolves the AWS settings once for a whole pipeline of publishers' {
+        $output = 'one', 'two', 'three' | ForEach-Object { [pscustomobject]@{ Name = $_ } } | Get-PrefectBacklogPublisher @aws -Debug 5>&1
+        ($output | Where-Object { $_ -isnot [System.Management.Automation.DebugRecord] }).Installed | Should -Be @($false, $false, $false)
+        @($output | Where-Object { $_ -is [System.Management.Automation.DebugRecord] -and $_.Message -eq 'AWS region: parameter -Region' }) | Should -HaveCount 1
+    }
+
     It 'runs one cycle with the installed configuration from this machine' {
         Install-PrefectBacklogPublisher @aws @install
         $test = Test-PrefectBacklogPublisher @aws

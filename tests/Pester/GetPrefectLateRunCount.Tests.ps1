@@ -107,6 +107,15 @@ Describe 'Failures give an error record and no count' {
         $err[0].TargetObject | Should -Match 'no-such-pool'
     }
 
+    It 'a blank name is InvalidArgument for that input only, in words meant for the user' {
+        $counts = Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -WorkPool k8s -WorkQueue ' ', default -ErrorVariable err -ErrorAction SilentlyContinue
+        ($counts.WorkQueue | Select-Object -Unique) | Should -Be 'default'
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'InvalidArgument,PrefectScaling.Commands.GetPrefectLateRunCountCommand'
+        $err[0].TargetObject | Should -Be ' '
+        $err[0].Exception.Message | Should -Be 'A work pool or work queue name cannot be empty or blank.'
+    }
+
     It 'a queue that does not exist is an error, never a zero' {
         $counts = Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -WorkQueue nowhere -ErrorVariable err -ErrorAction SilentlyContinue
         $counts | Should -BeNullOrEmpty

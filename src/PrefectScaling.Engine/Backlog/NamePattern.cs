@@ -13,7 +13,8 @@ namespace PrefectScaling.Backlog
         public NamePattern(string text)
         {
             if (text == null) throw new ArgumentNullException(nameof(text));
-            if (text.Trim().Length == 0) throw new ArgumentException("A work pool or work queue name cannot be empty or blank.", nameof(text));
+            // What the user typed, not a code parameter: no parameter name for the message to end with.
+            if (text.Trim().Length == 0) throw new ArgumentException("A work pool or work queue name cannot be empty or blank.");
             Text = text;
             IsWildcard = HasWildcard(text);
             if (IsWildcard) _regex = new Regex(ToRegex(text), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);

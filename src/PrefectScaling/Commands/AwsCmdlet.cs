@@ -7,8 +7,9 @@ namespace PrefectScaling.Commands
 {
     /// <summary>A cmdlet that calls AWS: the common parameters named and aliased as AWS Tools for PowerShell
     /// names them, resolved in AWS Tools' documented order by the engine.</summary>
-    public abstract class AwsCmdlet : CancellableCmdlet
+    public abstract class AwsCmdlet : EngineCmdlet
     {
+        private AwsContext? _aws;
         /// <summary>The AWS region; else $StoredAWSRegion, AWS_REGION, AWS_DEFAULT_REGION, the profile.</summary>
         [Parameter]
         [Alias("RegionToCall")]
@@ -56,8 +57,24 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string? EndpointUrl { get; set; }
 
-        /// <summary>Resolves credentials, region and endpoints; says where each came from on the debug stream.</summary>
-        internal AwsContext ConnectAws()
+        /// <summary>The invocation's one AWS context: resolved on first use, then the same for every input (no AWS
+        /// parameter is bound from the pipeline), and disposed with the cmdlet, SDK clients and all. The first use
+        /// reads PowerShell state, so it belongs on the pipeline thread: read it before RunEngine, not inside.</summary>
+        internal AwsContext Aws => _aws ??= ConnectAws();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _aws?.Dispose();
+                _aws = null;
+            }
+            base.Dispose(disposing);
+        }
+
+        /// <summary>Resolves credentials, region and endpoints. The context itself says where each came from, on the
+        /// debug stream, at its first call.</summary>
+        private AwsContext ConnectAws()
         {
             var input = new AwsSettingsInput
             {
@@ -72,9 +89,7 @@ namespace PrefectScaling.Commands
                 StoredCredentials = Unwrap(SessionState.PSVariable.GetValue("StoredAWSCredentials")),
                 EndpointUrl = EndpointUrl,
             };
-            AwsContext context = AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
-            foreach (string source in context.Sources) WriteDebug("AWS " + source);
-            return context;
+            return AwsContext.Create(input, Environment.GetEnvironmentVariable, PrefectCmdlet.HomeDirectory());
         }
 
         private static object? Unwrap(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;

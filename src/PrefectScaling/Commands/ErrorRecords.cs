@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Management.Automation;
 using PrefectScaling.Aws;
 using PrefectScaling.Prefect;
@@ -8,6 +9,25 @@ namespace PrefectScaling.Commands
     /// <summary>The one place engine exceptions become ErrorRecords: an id, a precise category and the target.</summary>
     internal static class ErrorRecords
     {
+        /// <summary>The exceptions by which the engine (or a PowerShell API it is fed through) says that what was
+        /// asked cannot be done: each is an error record, never a raw exception. Stops and cancellations are not
+        /// among them, nor PowerShell's own errors (a -ErrorAction Stop, a terminating error).</summary>
+        internal static bool IsEngineFailure(Exception e) =>
+            e is PrefectApiException || e is AwsApiException
+            || e is ArgumentException           // settings, names and limits the engine checks; PSArgumentException too
+            || e is InvalidOperationException   // ResourceOwnershipException, a state the engine refuses to change
+            || e is IOException || e is UnauthorizedAccessException
+            || IsJsonException(e);
+
+        /// <summary>System.Text.Json is the engine's dependency, not this assembly's: its JsonException (a document
+        /// in what AWS answered that does not parse) is known by name, so this assembly never binds to it.</summary>
+        private static bool IsJsonException(Exception e)
+        {
+            for (Type? type = e.GetType(); type != null; type = type.BaseType)
+                if (type.FullName == "System.Text.Json.JsonException") return true;
+            return false;
+        }
+
         internal static ErrorRecord From(Exception exception, object? target)
         {
             switch (exception)
@@ -20,6 +40,8 @@ namespace PrefectScaling.Commands
                     return new ErrorRecord(ownership, ownership.ErrorId, ownership.ErrorId == "ScalingDidNotSettle" ? ErrorCategory.ResourceBusy : ErrorCategory.ResourceExists, target);
                 case ArgumentException argument:
                     return new ErrorRecord(argument, "InvalidArgument", ErrorCategory.InvalidArgument, target);
+                case Exception json when IsJsonException(json):
+                    return new ErrorRecord(json, "InvalidJson", ErrorCategory.InvalidResult, target);
                 default:
                     return new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target);
             }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PrefectScaling.Aws;
 using PrefectScaling.Publisher;
 
 namespace PrefectScaling.Commands
@@ -9,17 +8,10 @@ namespace PrefectScaling.Commands
     [OutputType(typeof(PrefectBacklogPublisher))]
     public sealed class GetPrefectBacklogPublisherCommand : PublisherCmdlet
     {
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Guard(Name, () =>
         {
-            try
-            {
-                var installer = new PublisherInstaller(ConnectAws());
-                WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct))));
-            }
-            catch (AwsApiException e)
-            {
-                WriteError(ErrorRecords.From(e, Name));
-            }
-        }
+            var installer = new PublisherInstaller(Aws);
+            WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct))));
+        });
     }
 }

@@ -1,6 +1,4 @@
-using System;
 using System.Management.Automation;
-using PrefectScaling.Aws;
 using PrefectScaling.Scaling;
 
 namespace PrefectScaling.Commands
@@ -10,28 +8,12 @@ namespace PrefectScaling.Commands
     [OutputType(typeof(PrefectEcsScalingPolicy))]
     public sealed class GetPrefectEcsScalingPolicyCommand : EcsScalingCmdlet
     {
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Guard(ScalingNames.ResourceId(Cluster, Service), () =>
         {
-            try
-            {
-                ScalingNames.ValidateService(Cluster, Service);
-            }
-            catch (ArgumentException e)
-            {
-                WriteError(ErrorRecords.From(e, ScalingNames.ResourceId(Cluster, Service)));
-                return;
-            }
-            try
-            {
-                AwsContext aws = ConnectAws();
-                var manager = new EcsScalingPlanner(aws);
-                EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
-                foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state)) WriteObject(row);
-            }
-            catch (AwsApiException e)
-            {
-                WriteError(ErrorRecords.From(e, ScalingNames.ResourceId(Cluster, Service)));
-            }
-        }
+            ScalingNames.ValidateService(Cluster, Service);
+            var manager = new EcsScalingPlanner(Aws);
+            EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
+            foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state)) WriteObject(row);
+        });
     }
 }

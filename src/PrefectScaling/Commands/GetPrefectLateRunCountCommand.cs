@@ -22,20 +22,13 @@ namespace PrefectScaling.Commands
 
         protected override void EndProcessing()
         {
-            try
+            var options = new BacklogReadOptions
             {
-                var options = new BacklogReadOptions
-                {
-                    Measures = Measure.Distinct().ToList(),
-                    QueueListingMaxAge = TimeSpan.FromSeconds(QueueListingCacheSeconds),
-                };
-                ReadEachServer((connection, selectors, deadline, log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct, deadline),
-                    result => result.Failures, result => result.Counts);
-            }
-            finally
-            {
-                base.EndProcessing();
-            }
+                Measures = Measure.Distinct().ToList(),
+                QueueListingMaxAge = TimeSpan.FromSeconds(QueueListingCacheSeconds),
+            };
+            ReadEachServer((connection, selectors, deadline, log, ct) => connection.Backlog.ReadAsync(selectors, options, log, ct, deadline),
+                result => result.Failures, result => result.Counts);
         }
     }
 }

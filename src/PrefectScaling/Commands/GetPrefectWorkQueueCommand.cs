@@ -12,19 +12,12 @@ namespace PrefectScaling.Commands
     {
         protected override void EndProcessing()
         {
-            try
+            ReadEachServer(async (connection, selectors, deadline, log, ct) =>
             {
-                ReadEachServer(async (connection, selectors, deadline, log, ct) =>
-                {
-                    ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct, deadline).ConfigureAwait(false);
-                    await connection.Catalog.AddPoolDetailsAsync(found, log, ct, deadline).ConfigureAwait(false);
-                    return found;
-                }, found => found.Failures, found => found.Queues);
-            }
-            finally
-            {
-                base.EndProcessing();
-            }
+                ScopeResolution found = await connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct, deadline).ConfigureAwait(false);
+                await connection.Catalog.AddPoolDetailsAsync(found, log, ct, deadline).ConfigureAwait(false);
+                return found;
+            }, found => found.Failures, found => found.Queues);
         }
     }
 }

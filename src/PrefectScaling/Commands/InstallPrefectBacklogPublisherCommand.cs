@@ -14,17 +14,22 @@ using PrefectScaling.Publisher;
 namespace PrefectScaling.Commands
 {
     /// <summary>Sets up the scheduled publisher: a Lambda function run every minute by an EventBridge rule that
-    /// counts the Prefect backlog and publishes it to CloudWatch, with its secret in SSM and a least-privilege role.</summary>
-    [Cmdlet(VerbsLifecycle.Install, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    /// counts the Prefect backlog and publishes it to CloudWatch, with its secret in SSM and a least-privilege role.
+    /// Nothing is bound from the pipeline: every input would install the same publisher again, and a piped
+    /// publisher (its Name, its ApiUrl) would be reinstalled with default settings.</summary>
+    [Cmdlet(VerbsLifecycle.Install, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = BacklogSet)]
     [OutputType(typeof(PrefectBacklogPublisher))]
-    public sealed class InstallPrefectBacklogPublisherCommand : BacklogMetricCmdlet
+    public sealed class InstallPrefectBacklogPublisherCommand : BacklogPublishingCmdlet
     {
         [Parameter(Position = 0)]
         [ArgumentCompleter(typeof(PublisherNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = PublisherInstallSpec.DefaultName;
 
+        // The Prefect connection as PrefectCmdlet declares it (tests/Pester/ParameterConsistency keeps them alike),
+        // except pipeline binding: this cmdlet takes no pipeline input.
         [Parameter]
+        [Alias("ApiUrl")]
         [ValidateNotNullOrEmpty]
         public string? PrefectApiUrl { get; set; }
 
@@ -60,16 +65,6 @@ namespace PrefectScaling.Commands
         public int SampleIntervalSeconds { get; set; } = 60;
 
         [Parameter]
-        [ArgumentCompleter(typeof(EcsClusterNameCompleter))]
-        [ValidateNotNullOrEmpty]
-        public string? Cluster { get; set; }
-
-        [Parameter]
-        [ArgumentCompleter(typeof(EcsServiceNameCompleter))]
-        [ValidateNotNullOrEmpty]
-        public string? Service { get; set; }
-
-        [Parameter]
         [ValidateRange(0, 3600)]
         public int QueueListingCacheSeconds { get; set; } = 300;
 
@@ -95,49 +90,25 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Guard(Name, Install);
+
+        private void Install()
         {
-            PublisherInstallSpec spec;
-            PrefectConnectionSettings prefect;
-            try
-            {
-                prefect = PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential);
-                spec = BuildSpec(prefect);
-                spec.Validate();
-            }
-            catch (Exception e) when (e is ArgumentException || e is PrefectApiException || e is IOException)
-            {
-                WriteError(ErrorRecords.From(e, Name));
-                return;
-            }
+            PrefectConnectionSettings prefect = PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential);
+            PublisherInstallSpec spec = BuildSpec(prefect);
+            spec.Validate();
             WarnIfLambdaCannotReach(prefect.ApiUrl);
             // Before any AWS call: a scope that does not exist would install a publisher that fails every minute.
             if (!ScopeExists(prefect, spec.Configuration.Scopes)) return;
 
-            try
-            {
-                AwsContext aws = ConnectAws();
-                var installer = new PublisherInstaller(aws);
-                WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, "Reading what is installed") { PercentComplete = 0 });
-                PublisherState current = RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: spec.Secret != null, log, ct));
-                List<AwsChange> changes = installer.PlanInstall(spec, current);
-                if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");
-                for (int i = 0; i < changes.Count; i++)
-                {
-                    AwsChange change = changes[i];
-                    WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, change.Action) { PercentComplete = 100 * i / changes.Count, CurrentOperation = change.Target });
-                    if (!ShouldProcess(change.Target, change.Action)) continue;
-                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
-                    WriteVerbose(change.ToString());
-                }
-                WriteProgress(new ProgressRecord(1, "Install-PrefectBacklogPublisher " + spec.Name, "Done") { RecordType = ProgressRecordType.Completed });
-                if (PassThru)
-                    WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: false, log, ct))));
-            }
-            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
-            {
-                WriteError(ErrorRecords.From(e, spec.Name));
-            }
+            var installer = new PublisherInstaller(Aws);
+            WriteReadingProgress(spec.Name, "Reading what is installed");
+            PublisherState current = RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: spec.Secret != null, log, ct));
+            List<AwsChange> changes = installer.PlanInstall(spec, current);
+            if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");
+            ApplyChanges(changes, spec.Name);
+            if (PassThru)
+                WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: false, log, ct))));
         }
 
         private void WarnIfLambdaCannotReach(Uri apiUrl)
@@ -151,22 +122,21 @@ namespace PrefectScaling.Commands
         /// this machine cannot reach only warns: it may be reachable from the function's subnets.</summary>
         private bool ScopeExists(PrefectConnectionSettings prefect, IReadOnlyList<ScopeSelector> selectors)
         {
-            ScopeResolution found;
-            try
+            ScopeResolution? found = null;
+            bool read = Guard(PrefectConnectionSettings.Printable(prefect.ApiUrl), () =>
             {
-                PrefectConnection connection = PrefectConnection.For(prefect);
-                found = RunEngine((log, ct) => connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct));
-            }
-            catch (PrefectApiException e) when (e.Kind == PrefectErrorKind.ConnectionFailed || e.Kind == PrefectErrorKind.Timeout || e.Kind == PrefectErrorKind.Unavailable)
-            {
-                WriteWarning("The scope could not be checked from this machine: " + e.Message + " The publisher is installed unchecked; run Test-PrefectBacklogPublisher from a machine that reaches the server.");
-                return true;
-            }
-            catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
-            {
-                WriteError(ErrorRecords.From(e, PrefectConnectionSettings.Printable(prefect.ApiUrl)));
-                return false;
-            }
+                try
+                {
+                    PrefectConnection connection = PrefectConnection.For(prefect);
+                    found = RunEngine((log, ct) => connection.Catalog.ResolveAsync(selectors, TimeSpan.Zero, log, ct));
+                }
+                catch (PrefectApiException e) when (e.Kind == PrefectErrorKind.ConnectionFailed || e.Kind == PrefectErrorKind.Timeout || e.Kind == PrefectErrorKind.Unavailable)
+                {
+                    WriteWarning("The scope could not be checked from this machine: " + e.Message + " The publisher is installed unchecked; run Test-PrefectBacklogPublisher from a machine that reaches the server.");
+                }
+            });
+            if (!read) return false;
+            if (found == null) return true;
             foreach (ScopeFailure failure in found.Failures) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
             if (found.Failures.Count > 0) return false;
             if (found.Queues.Count == 0)

@@ -1,13 +1,15 @@
 using System;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using System.Security;
-using PrefectScaling.Completion;
 using PrefectScaling.Prefect;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>A cmdlet that talks to Prefect: the connection parameters, named as Prefect names the settings.</summary>
-    public abstract class PrefectCmdlet : CancellableCmdlet
+    /// <summary>A cmdlet that talks to Prefect: the connection parameters, named as Prefect names the settings.
+    /// Install-PrefectBacklogPublisher, an AWS cmdlet, declares the same three: tests/Pester/ParameterConsistency
+    /// holds the two declarations to the same metadata.</summary>
+    public abstract class PrefectCmdlet : EngineCmdlet
     {
         /// <summary>The Prefect API URL; else PREFECT_API_URL; else the active Prefect profile.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -45,6 +47,14 @@ namespace PrefectScaling.Commands
         {
             string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
             return string.IsNullOrEmpty(home) ? Environment.GetEnvironmentVariable("HOME") : home;
+        }
+
+        private static string? Plain(SecureString? secure)
+        {
+            if (secure == null || secure.Length == 0) return null;
+            IntPtr pointer = Marshal.SecureStringToGlobalAllocUnicode(secure);
+            try { return Marshal.PtrToStringUni(pointer); }
+            finally { Marshal.ZeroFreeGlobalAllocUnicode(pointer); }
         }
     }
 }

@@ -4,24 +4,24 @@ using System.Linq;
 using System.Management.Automation;
 using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
+using PrefectScaling.Completion;
 using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Commands
 {
     /// <summary>Publishes backlog counts as CloudWatch custom metrics, batching the whole pipeline into as few
     /// PutMetricData calls as the limits allow, sent at the end of the pipeline.</summary>
-    [Cmdlet(VerbsData.Publish, "PrefectBacklogMetric", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [Cmdlet(VerbsData.Publish, "PrefectBacklogMetric", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = BacklogSet)]
     [OutputType(typeof(BacklogMetricDatum))]
-    public sealed class PublishPrefectBacklogMetricCommand : BacklogMetricCmdlet
+    public sealed class PublishPrefectBacklogMetricCommand : BacklogPublishingCmdlet
     {
         private readonly List<BacklogMetricDatum> _data = new List<BacklogMetricDatum>();
         private readonly HashSet<BacklogMeasure> _measures = new HashSet<BacklogMeasure>();
         private BacklogMetricOptions? _options;
-        private bool _optionsFailed;
 
         /// <summary>The work queue the count belongs to.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(Completion.WorkQueueNameCompleter))]
+        [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string WorkQueue { get; set; } = string.Empty;
 
@@ -31,26 +31,12 @@ namespace PrefectScaling.Commands
 
         /// <summary>The work pool of the queue, when known: published as the WorkPool dimension.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(Completion.WorkPoolNameCompleter))]
-        [AllowNull]
-        [AllowEmptyString]
+        [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
         public string? WorkPool { get; set; }
-
 
         /// <summary>When the count was measured; defaults to now.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         public DateTime Timestamp { get; set; }
-
-        /// <summary>With -Service: also publish backlog per task of this ECS service, for -BacklogPerTask policies.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(Completion.EcsClusterNameCompleter))]
-        [ValidateNotNullOrEmpty]
-        public string? Cluster { get; set; }
-
-        [Parameter]
-        [ArgumentCompleter(typeof(Completion.EcsServiceNameCompleter))]
-        [ValidateNotNullOrEmpty]
-        public string? Service { get; set; }
 
         /// <summary>What the count measures; picks the default metric name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -63,73 +49,47 @@ namespace PrefectScaling.Commands
         {
             base.BeginProcessing();
             BacklogMetricOptions options = MetricOptions();
-            try
-            {
-                options.Validate();
-                if ((Cluster == null) != (Service == null))
-                    throw new ArgumentException("-Cluster and -Service go together: they name the ECS service whose backlog per task is published.");
-                _options = options;
-            }
-            catch (ArgumentException e)
-            {
-                _optionsFailed = true;
-                ThrowTerminatingError(ErrorRecords.From(e, Namespace));
-            }
+            Guard(Namespace, () => options.Validate(), terminating: true);
+            _options = options;
         }
 
         protected override void ProcessRecord()
         {
-            if (_options == null || _optionsFailed) return;
+            if (_options == null) return;
             var sample = new BacklogSample { WorkPool = WorkPool, WorkQueue = WorkQueue, Measure = Measure, Count = Count, Timestamp = Timestamp };
-            try
+            // A bad input is not published; the others still are.
+            Guard(WorkPool == null ? WorkQueue : WorkPool + "/" + WorkQueue, () =>
             {
                 _data.Add(BacklogMetricBuilder.Build(sample, _options, DateTime.UtcNow));
                 _measures.Add(Measure);
-            }
-            catch (ArgumentException e)
-            {
-                // This input is not published; the others still are.
-                WriteError(ErrorRecords.From(e, WorkPool == null ? WorkQueue : WorkPool + "/" + WorkQueue));
-            }
+            });
         }
 
         protected override void EndProcessing()
         {
-            try
+            if (_options == null || _data.Count == 0) return;
+            if (MetricName != null && _measures.Count > 1)
             {
-                if (_options == null || _data.Count == 0) return;
-                if (MetricName != null && _measures.Count > 1)
-                {
-                    ThrowTerminatingError(ErrorRecords.From(new ArgumentException(
-                        "-MetricName names one metric, but the input has several measures; publish each measure separately or leave -MetricName out."), MetricName));
-                }
-                List<BacklogMetricDatum> data = BacklogMetricBuilder.Combine(_data);
-                List<BacklogMetricDatum> approved;
-                try
-                {
-                    AwsContext aws = ConnectAws();
-                    if (Cluster != null && Service != null)
-                    {
-                        int desired = RunEngine((log, ct) => PerTaskMetrics.ReadDesiredCountAsync(aws, Cluster, Service, log, ct));
-                        data.AddRange(PerTaskMetrics.Derive(data, _options, Cluster, Service, desired, DateTime.UtcNow));
-                    }
-                    approved = data.Where(d => ShouldProcess(d.ToString(), "Publish CloudWatch metric")).ToList();
-                    if (approved.Count == 0) return;
-                    var publisher = new MetricPublisher(aws);
-                    int calls = RunEngine((log, ct) => publisher.PublishAsync(approved, log, ct));
-                    WriteVerbose("Published " + approved.Count + " datum(s) in " + calls + " PutMetricData call(s).");
-                }
-                catch (Exception e) when (e is AwsApiException || e is ArgumentException)
-                {
-                    ThrowTerminatingError(ErrorRecords.From(e, Namespace));
-                    return;
-                }
-                if (PassThru) foreach (BacklogMetricDatum datum in approved) WriteObject(datum);
+                ThrowTerminatingError(ErrorRecords.From(new ArgumentException(
+                    "-MetricName names one metric, but the input has several measures; publish each measure separately or leave -MetricName out."), MetricName));
             }
-            finally
+            List<BacklogMetricDatum> data = BacklogMetricBuilder.Combine(_data);
+            List<BacklogMetricDatum> approved = new List<BacklogMetricDatum>();
+            Guard(Namespace, () =>
             {
-                base.EndProcessing();
-            }
+                AwsContext aws = Aws;
+                if (PublishesPerTask)
+                {
+                    int desired = RunEngine((log, ct) => PerTaskMetrics.ReadDesiredCountAsync(aws, Cluster!, Service!, log, ct));
+                    data.AddRange(PerTaskMetrics.Derive(data, _options, Cluster!, Service!, desired, DateTime.UtcNow));
+                }
+                approved = data.Where(d => ShouldProcess(d.ToString(), "Publish CloudWatch metric")).ToList();
+                if (approved.Count == 0) return;
+                var publisher = new MetricPublisher(aws);
+                int calls = RunEngine((log, ct) => publisher.PublishAsync(approved, log, ct));
+                WriteVerbose("Published " + approved.Count + " datum(s) in " + calls + " PutMetricData call(s).");
+            }, terminating: true);
+            if (PassThru) foreach (BacklogMetricDatum datum in approved) WriteObject(datum);
         }
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using PrefectScaling.Aws;
+using PrefectScaling.Completion;
 using PrefectScaling.Scaling;
 
 namespace PrefectScaling.Commands
@@ -14,12 +15,12 @@ namespace PrefectScaling.Commands
     {
         /// <summary>Only this queue's policies; without it, every policy the module manages for the service.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(Completion.WorkQueueNameCompleter))]
+        [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? WorkQueue { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ArgumentCompleter(typeof(Completion.WorkPoolNameCompleter))]
+        [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
         public string? WorkPool { get; set; }
 
         [Parameter]
@@ -36,41 +37,23 @@ namespace PrefectScaling.Commands
         protected override void ProcessRecord()
         {
             string resourceId = ScalingNames.ResourceId(Cluster, Service);
-            HashSet<string>? scope;
-            try
+            Guard(resourceId, () =>
             {
                 ScalingNames.ValidateService(Cluster, Service);
                 if (DeleteUnmanaged && !DeregisterTarget) throw new ArgumentException("-DeleteUnmanaged goes with -DeregisterTarget: only deregistering the target deletes what the module did not make.");
                 if (WorkQueue == null && !string.IsNullOrEmpty(WorkPool)) throw new ArgumentException("-WorkPool names a scope together with -WorkQueue; give both, or neither to remove every scope.");
-                scope = WorkQueue == null ? null : ScalingNames.ScopeNames(Cluster, Service,
+                HashSet<string>? scope = WorkQueue == null ? null : ScalingNames.ScopeNames(Cluster, Service,
                     string.IsNullOrEmpty(WorkPool) ? null : ScalingPolicySpec.ExactName(WorkPool!, "-WorkPool"), ScalingPolicySpec.ExactName(WorkQueue, "-WorkQueue"));
-            }
-            catch (ArgumentException e)
-            {
-                WriteError(ErrorRecords.From(e, resourceId));
-                return;
-            }
 
-            try
-            {
-                AwsContext aws = ConnectAws();
-                var manager = new EcsScalingPlanner(aws);
+                var manager = new EcsScalingPlanner(Aws);
+                WriteReadingProgress(resourceId, "Reading the scaling of the service");
                 EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct, withScheduledActions: DeregisterTarget));
                 List<AwsChange> changes = manager.PlanRemove(state, scope, DeregisterTarget, DeleteUnmanaged);
                 if (changes.Count == 0) WriteVerbose("Nothing of the module's is left on " + resourceId + "; nothing was removed.");
-                foreach (AwsChange change in changes)
-                {
-                    if (!ShouldChange(change.Target, change.Action, Force)) continue;
-                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
-                    WriteVerbose(change.ToString());
-                }
+                ApplyChanges(changes, resourceId, Force);
                 foreach (string alarm in state.OtherAlarmNames)
                     WriteVerbose("Left alone: the alarm " + alarm + " is named like the module's but PrefectScaling did not make it for " + resourceId + ".");
-            }
-            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
-            {
-                WriteError(ErrorRecords.From(e, resourceId));
-            }
+            });
         }
     }
 }

@@ -2,9 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using PrefectScaling.Backlog;
 using System.Threading;
 using System.Threading.Tasks;
+using PrefectScaling.Backlog;
 using PrefectScaling.Completion;
 using PrefectScaling.Prefect;
 
@@ -35,8 +35,7 @@ namespace PrefectScaling.Commands
         {
             List<ScopeSelector> selectors = ScopeSelector.Combine(WorkPool, WorkQueue, out var invalid);
             _selectors.AddRange(selectors.Select(selector => (PrefectApiUrl, selector)));
-            foreach ((string name, ArgumentException error) in invalid)
-                WriteError(ErrorRecords.From(new ArgumentException(error.Message.Split(new[] { Environment.NewLine }, StringSplitOptions.None)[0]), name));
+            foreach ((string name, ArgumentException error) in invalid) WriteError(ErrorRecords.From(error, name));
         }
 
         /// <summary>Runs the engine once per API URL over the selectors gathered for it (null URL: the environment's
@@ -52,19 +51,16 @@ namespace PrefectScaling.Commands
             foreach (var group in _selectors.GroupBy(s => s.ApiUrl, StringComparer.Ordinal))
             {
                 IReadOnlyList<ScopeSelector> selectors = group.Select(s => s.Selector).Distinct().ToList();
-                TResult result;
-                try
+                TResult result = default!;
+                // The URL as given may hold a password: the target is its printable form.
+                string target = group.Key == null ? "PREFECT_API_URL" : PrefectConnectionSettings.PrintableText(group.Key);
+                bool wasRead = Guard(target, () =>
                 {
                     PrefectConnection connection = Connect(group.Key);
                     PrefectDeadline shared = deadline ??= connection.Client.StartDeadline();
                     result = RunEngine((log, ct) => read(connection, selectors, shared, log, ct));
-                }
-                catch (Exception e) when (e is PrefectApiException || e is ArgumentException)
-                {
-                    // The URL as given may hold a password: the target is its printable form.
-                    WriteError(ErrorRecords.From(e, group.Key == null ? "PREFECT_API_URL" : PrefectConnectionSettings.PrintableText(group.Key)));
-                    continue;
-                }
+                });
+                if (!wasRead) continue;
                 foreach (ScopeFailure failure in failures(result)) WriteError(ErrorRecords.From(failure.Error, failure.Selector.ToString()));
                 foreach (object item in objects(result)) WriteObject(item);
             }

@@ -92,60 +92,36 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Guard(ScalingNames.ResourceId(Cluster, Service), () =>
         {
-            ScalingPolicySpec spec;
-            try
+            ScalingPolicySpec spec = BuildSpec();
+            spec.Validate();
+            var manager = new EcsScalingPlanner(Aws);
+            var run = new EcsScalingRun(manager, spec);
+            WriteReadingProgress(spec.ResourceId, "Reading the scaling of the service");
+            RunEngine((log, ct) => manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct));
+            while (true)
             {
-                spec = BuildSpec();
-                spec.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                WriteError(ErrorRecords.From(e, Cluster + "/" + Service));
-                return;
-            }
-
-            try
-            {
-                AwsContext aws = ConnectAws();
-                var manager = new EcsScalingPlanner(aws);
-                var run = new EcsScalingRun(manager, spec);
-                RunEngine(async (log, ct) => { await manager.EnsureServiceExistsAsync(spec.Cluster, spec.Service, log, ct).ConfigureAwait(false); return true; });
-                while (true)
+                List<AwsChange> changes = RunEngine(run.NextAsync);
+                if (run.Round == 1) WarnIfMetricMissing(Aws, spec);
+                if (changes.Count == 0)
                 {
-                    List<AwsChange> changes = RunEngine(run.NextAsync);
-                    if (run.Round == 1) WarnIfMetricMissing(aws, spec);
-                    if (changes.Count == 0)
-                    {
-                        if (run.Round == 1) WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
-                        break;
-                    }
-                    // A later round runs after this command's own writes: what it finds, something else did meanwhile.
-                    if (run.Round > 1) WriteWarning(run.Interference(changes));
-                    bool declined = false;
-                    foreach (AwsChange change in changes)
-                    {
-                        if (!ShouldProcess(change.Target, change.Action)) { declined = true; continue; }
-                        RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
-                        WriteVerbose(change.ToString());
-                    }
-                    // -WhatIf, or "no" at -Confirm: reading again would only plan the same changes.
-                    if (declined) break;
+                    if (run.Round == 1) WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
+                    break;
                 }
-                if (PassThru)
-                {
-                    EcsScalingState after = RunEngine((log, ct) => manager.ReadAsync(spec.Cluster, spec.Service, log, ct));
-                    HashSet<string> scope = spec.ScopeNames;
-                    foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(after).Where(r => r.PolicyName == null || scope.Contains(r.PolicyName)))
-                        WriteObject(row);
-                }
+                // A later round runs after this command's own writes: what it finds, something else did meanwhile.
+                if (run.Round > 1) WriteWarning(run.Interference(changes));
+                // -WhatIf, or "no" at -Confirm: reading again would only plan the same changes.
+                if (ApplyChanges(changes, spec.ResourceId).Count < changes.Count) break;
             }
-            catch (Exception e) when (e is AwsApiException || e is InvalidOperationException)
+            if (PassThru)
             {
-                WriteError(ErrorRecords.From(e, spec.ResourceId));
+                EcsScalingState after = RunEngine((log, ct) => manager.ReadAsync(spec.Cluster, spec.Service, log, ct));
+                HashSet<string> scope = spec.ScopeNames;
+                foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(after).Where(r => r.PolicyName == null || scope.Contains(r.PolicyName)))
+                    WriteObject(row);
             }
-        }
+        });
 
         private ScalingPolicySpec BuildSpec() => new ScalingPolicySpec
         {

@@ -18,19 +18,11 @@ namespace PrefectScaling.Commands
 
         protected override void ProcessRecord()
         {
+            // No region or credentials: a usage error, not a finding about the publisher.
+            if (!Guard(Name, () => { _ = Aws; })) return;
             var result = new PrefectBacklogPublisherTest { Name = Name };
             var problems = new List<string>();
-            AwsContext aws;
-            try
-            {
-                aws = ConnectAws();
-            }
-            catch (AwsApiException e)
-            {
-                // No region or credentials: a usage error, not a finding about the publisher.
-                WriteError(ErrorRecords.From(e, Name));
-                return;
-            }
+            AwsContext aws = Aws;
             try
             {
                 var installer = new PublisherInstaller(aws);
@@ -53,8 +45,9 @@ namespace PrefectScaling.Commands
                     result.DurationMs = Math.Round(cycle.DurationMs, 1);
                 }
             }
-            catch (Exception e) when (e is AwsApiException || e is PrefectApiException || e is ArgumentException)
+            catch (Exception e) when (ErrorRecords.IsEngineFailure(e))
             {
+                // Every failure is a finding of the check, reported in Problems and as the unhealthy error below.
                 problems.Add(e.Message);
             }
             result.Problems = problems;

@@ -14,27 +14,16 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Guard(Name, () =>
         {
-            try
-            {
-                var installer = new PublisherInstaller(ConnectAws());
-                PublisherState state = RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct));
-                List<AwsChange> changes = installer.PlanUninstall(state);
-                if (changes.Count == 0) WriteVerbose("Nothing of the publisher " + Name + " is installed; nothing was removed.");
-                foreach (AwsChange change in changes)
-                {
-                    if (!ShouldChange(change.Target, change.Action, Force)) continue;
-                    RunEngine(async (log, ct) => { await change.Apply(log, ct).ConfigureAwait(false); return true; });
-                    WriteObject(new RemovedResource { Action = change.Action, Resource = change.Target });
-                }
-                foreach (string other in state.NotOwned())
-                    WriteWarning("Left alone: " + other + " has the publisher's name but PrefectScaling did not make it.");
-            }
-            catch (AwsApiException e)
-            {
-                WriteError(ErrorRecords.From(e, Name));
-            }
-        }
+            var installer = new PublisherInstaller(Aws);
+            WriteReadingProgress(Name, "Reading what is installed");
+            PublisherState state = RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct));
+            List<AwsChange> changes = installer.PlanUninstall(state);
+            if (changes.Count == 0) WriteVerbose("Nothing of the publisher " + Name + " is installed; nothing was removed.");
+            ApplyChanges(changes, Name, Force, applied: change => WriteObject(new RemovedResource { Action = change.Action, Resource = change.Target }));
+            foreach (string other in state.NotOwned())
+                WriteWarning("Left alone: " + other + " has the publisher's name but PrefectScaling did not make it.");
+        });
     }
 }
