@@ -102,7 +102,7 @@ function Build-PublisherPackage {
 }
 
 function Get-PesterPath {
-    $proj = Join-Path $Root 'tests/Pester/Pester.Tools.proj'
+    $proj = Join-Path $Root 'tests/pester/Pester.Tools.proj'
     Invoke-Native 'dotnet' @('restore', $proj, '--nologo', '-v', 'q')
     $version = ([xml](Get-Content -Raw $proj)).Project.PropertyGroup.PesterVersion
     $packages = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
@@ -146,7 +146,7 @@ function Invoke-Package([switch] $Built) {
 # Real Prefect 2.20.25, 3.8.3 and 3.8.3 with basic auth, once per run for every test project: they start
 # while the module builds, Invoke-Test waits for them before the first test, and they stop whatever happens.
 function Invoke-TestWithRealPrefect {
-    Import-Module (Join-Path $Root 'tests/TestHost/RealPrefect.psm1') -Force
+    Import-Module (Join-Path $Root 'tests/real-servers/RealPrefect.psm1') -Force
     $script:RealPrefectStarts = @('Prefect2', 'Prefect3', 'Prefect3Auth' | ForEach-Object { Start-RealPrefectServer -Kind $_ })
     try { Invoke-Test }
     finally {
@@ -173,7 +173,9 @@ function Invoke-Test {
 
     # The publisher's tests load the function from the published output, as Lambda does.
     $env:PREFECTSCALING_PUBLISHER_DIR = $PublisherOut
-    foreach ($project in (Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj')) {
+    # The kinds of test in order of cost: units (no process, no socket), then against the emulators, then the real servers.
+    $projects = 'units', 'emulators', 'real-servers' | ForEach-Object { Get-ChildItem (Join-Path $Root "tests/$_") -Recurse -Filter '*.Tests.csproj' | Sort-Object FullName }
+    foreach ($project in $projects) {
         Write-Host "== xunit: $($project.BaseName)" -ForegroundColor Cyan
         $trx = "$($project.BaseName).trx"
         & dotnet test $project.FullName -c $Configuration --no-build --nologo --logger "trx;LogFileName=$trx" --results-directory $ResultsOut
@@ -186,7 +188,7 @@ function Invoke-Test {
     $summary = Join-Path $ResultsOut 'pester-summary.json'
     Push-Location $Root
     try {
-        & dotnet pwsh -NoLogo -NoProfile -NonInteractive -File (Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1') `
+        & dotnet pwsh -NoLogo -NoProfile -NonInteractive -File (Join-Path $Root 'tests/pester/Invoke-PesterSuite.ps1') `
             -PesterPath (Get-PesterPath) -ModulePath (Join-Path $ModuleOut 'PrefectScaling.psd1') -Configuration $Configuration -SummaryPath $summary
     }
     finally { Pop-Location }
@@ -204,12 +206,12 @@ function Invoke-Test {
 
 function Invoke-Demo {
     Use-BuiltModule
-    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
+    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
 }
 
 function Invoke-Bench {
     Use-BuiltModule
-    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/Bench/Invoke-Bench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
+    Invoke-ChildPwsh @('-File', (Join-Path $Root 'tests/bench/Invoke-Bench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'PrefectScaling.psd1'), '-Configuration', $Configuration)
 }
 
 foreach ($name in $Task) {

@@ -7,7 +7,7 @@ param(
     [string] $Configuration = 'Release'
 )
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../emulators/PrefectScaling.TestHost.psm1') -Force
 
 $rows = [System.Collections.Generic.List[object]]::new()
 foreach ($mode in 'V3', 'V2') {
@@ -55,7 +55,7 @@ Write-Host "Every case made exactly the requests of the cost model."
 
 # The Lambda function, loaded from the published output as the runtime loads it, in a new process per case:
 # the first invocation is the cold start, then five warm ones (CloudWatch is a local sink: see the harness).
-$harness = Join-Path $PSScriptRoot "../PrefectScaling.Publisher.Bench/bin/$Configuration/net10.0/PrefectScaling.Publisher.Bench.dll"
+$harness = Join-Path $PSScriptRoot "PrefectScaling.Publisher.Bench/bin/$Configuration/net10.0/PrefectScaling.Publisher.Bench.dll"
 $publisherDir = Join-Path (Split-Path (Split-Path $ModulePath)) 'publisher'
 $function = foreach ($queues in 1, 100, 1000) {
     $json = & dotnet $harness --publisher-dir $publisherDir --queues $queues --late-runs 150 --warm 5

@@ -3,7 +3,7 @@ param([string] $ModulePath, [string] $ApiUrl, [string] $RootUrl, [string] $WorkP
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $emulator = [pscustomobject]@{ RootUrl = $RootUrl }
-Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1')
+Import-Module (Join-Path $PSScriptRoot '../emulators/PrefectScaling.TestHost.psm1')
 $result = foreach ($phase in 'cold', 'warm') {
     Reset-PrefectEmulatorRequest $emulator
     $clock = [System.Diagnostics.Stopwatch]::StartNew()

@@ -6,12 +6,12 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath -Force
-Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../emulators/PrefectScaling.TestHost.psm1') -Force
 
 function Step([string] $Text) { Write-Host "`n> $Text" -ForegroundColor Yellow }
 function Show { $input | Format-Table -AutoSize | Out-String -Width 160 | Write-Host }
 
-$prefect = Start-PrefectEmulator -Mode V3 -SeedPath (Join-Path $PSScriptRoot '../data/sample-seed.json') -Configuration $Configuration
+$prefect = Start-PrefectEmulator -Mode V3 -SeedPath (Join-Path $PSScriptRoot '../emulators/data/sample-seed.json') -Configuration $Configuration
 $moto = Start-MotoServer
 try {
     Write-Host "A Prefect 3 API emulator with sample data is at $($prefect.ApiUrl); an AWS emulator (moto) is at $($moto.Url)." -ForegroundColor Cyan

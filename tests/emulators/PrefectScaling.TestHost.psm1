@@ -10,7 +10,7 @@ function Start-PrefectEmulator {
         [string] $ApiKey,
         [string] $Configuration = 'Release'
     )
-    $dll = Join-Path $PSScriptRoot "../PrefectEmulator/bin/$Configuration/net10.0/PrefectEmulator.dll"
+    $dll = Join-Path $PSScriptRoot "PrefectEmulator/bin/$Configuration/net10.0/PrefectEmulator.dll"
     if (-not (Test-Path $dll)) { throw "The Prefect emulator is not built ($dll); run build.ps1 Build first." }
     $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
     foreach ($a in @($dll, '--mode', $Mode.ToLowerInvariant(), '--parent-pid', "$PID")) { $start.ArgumentList.Add($a) }
@@ -131,7 +131,7 @@ function Start-AwsCaptureProxy {
     param([Parameter(Mandatory)] [string] $UpstreamUrl)
     $log = Join-Path ([System.IO.Path]::GetTempPath()) "prefectscaling-capture-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8)).jsonl"
     $null = New-Item -ItemType File -Force $log
-    $proxy = Start-LoggedProcess -Name 'capture' -Command 'python3' -Arguments @((Join-Path $PSScriptRoot '../aws/capture_proxy.py'), $UpstreamUrl, $log, "$PID") -Ready 'listening on (http://127\.0\.0\.1:\d+)'
+    $proxy = Start-LoggedProcess -Name 'capture' -Command 'python3' -Arguments @((Join-Path $PSScriptRoot 'aws/capture_proxy.py'), $UpstreamUrl, $log, "$PID") -Ready 'listening on (http://127\.0\.0\.1:\d+)'
     [pscustomobject]@{ Url = $proxy.Url; Process = $proxy.Process; Capture = $log }
 }
 
@@ -160,7 +160,7 @@ function Get-AwsCapturedRequest {
 # Recomputes every captured request's SigV4 signature with botocore; returns its JSON summary.
 function Test-AwsSignature {
     param([Parameter(Mandatory)] $Proxy, [Parameter(Mandatory)] [string] $AccessKey, [Parameter(Mandatory)] [string] $SecretKey)
-    $json = & python3 (Join-Path $PSScriptRoot '../aws/verify_sigv4.py') $Proxy.Capture $AccessKey $SecretKey
+    $json = & python3 (Join-Path $PSScriptRoot 'aws/verify_sigv4.py') $Proxy.Capture $AccessKey $SecretKey
     $json | ConvertFrom-Json
 }
 

@@ -1,11 +1,11 @@
 # Dot-sourced by every test file: the built module, the emulator helpers and the sample data.
 $script:ModulePath = $env:PREFECTSCALING_TEST_MODULE
 $script:Configuration = if ($env:PREFECTSCALING_TEST_CONFIGURATION) { $env:PREFECTSCALING_TEST_CONFIGURATION } else { 'Release' }
-$script:SeedPath = Join-Path $PSScriptRoot '../data/sample-seed.json'
+$script:SeedPath = Join-Path $PSScriptRoot '../emulators/data/sample-seed.json'
 $script:OddQueue = 'etl "quoted" #1 ü?'
 $script:OddPool = 'team a+b #2 ü;='
 Import-Module $script:ModulePath -Force
-Import-Module (Join-Path $PSScriptRoot '../TestHost/PrefectScaling.TestHost.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../emulators/PrefectScaling.TestHost.psm1') -Force
 
 # Runs a script block with the Prefect variables of this machine out of the way, restoring them after.
 function Invoke-WithCleanPrefectEnvironment([scriptblock] $Script, [hashtable] $Set = @{}) {

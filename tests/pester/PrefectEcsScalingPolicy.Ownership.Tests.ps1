@@ -6,12 +6,12 @@ Describe 'Scaling touches only what the module made, against moto' {
         $aws = @{ EndpointUrl = $proxy.Url; Region = 'us-east-1'; AccessKey = 'testing'; SecretKey = 'testing' }
         $step = @{ WorkQueue = 'etl'; MinCapacity = 0; MaxCapacity = 4; StepScaling = $true; WarningAction = 'SilentlyContinue' }
 
-        # A capture proxy that can also hold one PutScalingPolicy until the test releases it (tests/aws/capture_proxy.py).
+        # A capture proxy that can also hold one PutScalingPolicy until the test releases it (tests/emulators/aws/capture_proxy.py).
         $gateDir = Join-Path ([IO.Path]::GetTempPath()) "prefectscaling-gate-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
         $null = New-Item -ItemType Directory -Force $gateDir
         $gate = & (Get-Module PrefectScaling.TestHost) {
             param($Upstream, $Dir)
-            Start-LoggedProcess -Name 'gate' -Command 'python3' -Arguments @((Join-Path $PSScriptRoot '../aws/capture_proxy.py'), $Upstream, (Join-Path $Dir 'requests.jsonl'), "$PID", $Dir, 'PutScalingPolicy') -Ready 'listening on (http://127\.0\.0\.1:\d+)'
+            Start-LoggedProcess -Name 'gate' -Command 'python3' -Arguments @((Join-Path $PSScriptRoot '../emulators/aws/capture_proxy.py'), $Upstream, (Join-Path $Dir 'requests.jsonl'), "$PID", $Dir, 'PutScalingPolicy') -Ready 'listening on (http://127\.0\.0\.1:\d+)'
         } $moto.Url $gateDir
 
         function Invoke-Cli { Invoke-AwsCli -EndpointUrl $moto.Url @args }

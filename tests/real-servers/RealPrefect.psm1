@@ -2,7 +2,7 @@
 # the test processes in environment variables, and seeded through their REST API.
 Set-StrictMode -Version Latest
 
-# The contract with the xunit fixture (tests/PrefectScaling.RealServer.Tests/RealPrefectServer.cs).
+# The contract with the xunit fixture (tests/real-servers/PrefectScaling.RealServer.Tests/RealPrefectServer.cs).
 $script:Kinds = [ordered]@{
     Prefect2     = @{ Version = '2'; Expected = '2.20.25'; UrlVariable = 'PREFECTSCALING_REAL_PREFECT2_URL'; Auth = $false }
     Prefect3     = @{ Version = '3'; Expected = '3.8.3'; UrlVariable = 'PREFECTSCALING_REAL_PREFECT3_URL'; Auth = $false }

@@ -26,7 +26,7 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = PublisherInstallSpec.DefaultName;
 
-        // The Prefect connection as PrefectCmdlet declares it (tests/Pester/ParameterConsistency keeps them alike),
+        // The Prefect connection as PrefectCmdlet declares it (tests/pester/module/ParameterConsistency keeps them alike),
         // except pipeline binding: this cmdlet takes no pipeline input.
         [Parameter]
         [Alias("ApiUrl")]

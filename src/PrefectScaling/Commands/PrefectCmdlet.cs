@@ -7,7 +7,7 @@ using PrefectScaling.Prefect;
 namespace PrefectScaling.Commands
 {
     /// <summary>A cmdlet that talks to Prefect: the connection parameters, named as Prefect names the settings.
-    /// Install-PrefectBacklogPublisher, an AWS cmdlet, declares the same three: tests/Pester/ParameterConsistency
+    /// Install-PrefectBacklogPublisher, an AWS cmdlet, declares the same three: tests/pester/module/ParameterConsistency
     /// holds the two declarations to the same metadata.</summary>
     public abstract class PrefectCmdlet : EngineCmdlet
     {

@@ -164,7 +164,7 @@ public sealed class ExeTests
         var baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var tfm = Path.GetFileName(baseDir);
         var config = Path.GetFileName(Path.GetDirectoryName(baseDir)!);
-        // tests/PrefectEmulator.Tests/bin/<config>/<tfm> -> tests/PrefectEmulator/bin/<config>/<tfm>
+        // tests/emulators/PrefectEmulator.Tests/bin/<config>/<tfm> -> tests/emulators/PrefectEmulator/bin/<config>/<tfm>
         var own = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", "..", "PrefectEmulator", "bin", config, tfm, "PrefectEmulator.dll"));
         if (File.Exists(own)) return own;
         var copy = Path.Combine(baseDir, "PrefectEmulator.dll");

@@ -1,35 +1,7 @@
-using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
-
-namespace PrefectScaling.Aws.Tests;
-
-internal sealed class RecordingLog : IEngineLog
-{
-    public ConcurrentQueue<string> Lines { get; } = new();
-    public void Verbose(string message) => Lines.Enqueue("VERBOSE " + message);
-    public void Debug(string message) => Lines.Enqueue("DEBUG " + message);
-    public string All => string.Join("\n", Lines);
-}
-
-internal static class Env
-{
-    /// <summary>A fake environment: only the given variables exist.</summary>
-    public static Func<string, string?> Of(params (string Name, string Value)[] variables)
-    {
-        var map = variables.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
-        return name => map.TryGetValue(name, out string? value) ? value : null;
-    }
-
-    public static readonly Func<string, string?> Empty = _ => null;
-}
-
-internal static class Json
-{
-    public static JsonObject Obj(string json) => JsonNode.Parse(json)!.AsObject();
-}
+namespace PrefectScaling.TestSupport;
 
 /// <summary>A temporary folder, deleted at the end.</summary>
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
     public TempFolder()
     {

@@ -2,7 +2,7 @@
 # stop a script, and checks that fail a CI step. Scripts run in child sessions (-NonInteractive, as in CI).
 Describe 'Behaving like AWS Tools in a script' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'Common.ps1')
+        . (Join-Path $PSScriptRoot '../Common.ps1')
         $prefect = Start-PrefectEmulator -Mode V3 -SeedPath $SeedPath -Configuration $Configuration
         $moto = Start-MotoServer
         $proxy = Start-AwsCaptureProxy -UpstreamUrl $moto.Url

@@ -1,7 +1,7 @@
 # Tab completion of the names the module can look up: ECS clusters and services, installed publishers, AWS profiles,
 # and Prefect pools and queues on the cmdlets that name them.
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot '../Common.ps1')
 
     function Complete([string] $Line) {
         @((TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches | ForEach-Object CompletionText)

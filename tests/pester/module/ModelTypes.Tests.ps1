@@ -1,6 +1,6 @@
 # The Model assembly as a script meets it: the types the engine makes are the types a script names.
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot '../Common.ps1')
     $prefect = Start-PrefectEmulator -Mode V3 -SeedPath $SeedPath -Configuration $Configuration
 }
 AfterAll {

@@ -1,5 +1,5 @@
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot '../Common.ps1')
     $module = Get-Module PrefectScaling
 }
 

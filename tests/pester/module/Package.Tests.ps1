@@ -1,6 +1,6 @@
 Describe 'The .nupkg from build.ps1 Package' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'Common.ps1')
+        . (Join-Path $PSScriptRoot '../Common.ps1')
         $packages = Join-Path (Split-Path (Split-Path $ModulePath)) 'packages'
         $prefect = Start-PrefectEmulator -Mode V3 -SeedPath $SeedPath -Configuration $Configuration
     }

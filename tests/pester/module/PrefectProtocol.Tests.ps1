@@ -1,5 +1,5 @@
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot '../Common.ps1')
     $server = Start-PrefectEmulator -Mode V3 -Configuration $Configuration
     # 900 late runs in three queues: read in five pages of /flow_runs/paginate.
     Set-PrefectEmulatorSeed $server '{"generate":{"pools":1,"queues_per_pool":3,"late_runs":900,"pool_prefix":"bench","queue_prefix":"q","future_runs":false}}'

@@ -1,5 +1,5 @@
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot '../Common.ps1')
     $server = Start-PrefectEmulator -Mode V3 -SeedPath $SeedPath -Configuration $Configuration
     $script:Canary = 'CANARY-url-password-7731'
 

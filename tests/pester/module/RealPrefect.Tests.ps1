@@ -2,8 +2,8 @@
 # their REST API: the counts per scope and measure equal what was seeded. build.ps1 Test hands the servers in
 # (environment); run alone, this file starts its own and stops them.
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'Common.ps1')
-    Import-Module (Join-Path $PSScriptRoot '../TestHost/RealPrefect.psm1') -Force
+    . (Join-Path $PSScriptRoot '../Common.ps1')
+    Import-Module (Join-Path $PSScriptRoot '../../real-servers/RealPrefect.psm1') -Force
     $Measures = 'Late', 'Due', 'Pending', 'Running'
     $script:Servers = @{}
     foreach ($s in Get-RealPrefectServer) { $script:Servers[$s.Kind] = $s }
@@ -61,7 +61,7 @@ BeforeAll {
         if ($kind -ne 'Prefect3Auth') { $script:Paging[$kind] = New-PagingScenario; $scenarios += $script:Paging[$kind] }
         [pscustomobject]@{ Server = $script:Servers[$kind]; Scenarios = $scenarios }
     }
-    $helpers = Join-Path $PSScriptRoot '../TestHost/RealPrefect.psm1'
+    $helpers = Join-Path $PSScriptRoot '../../real-servers/RealPrefect.psm1'
     $failures = $work | ForEach-Object -ThrottleLimit 3 -Parallel {
         try {
             Import-Module $using:helpers

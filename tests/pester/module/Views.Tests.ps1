@@ -6,7 +6,7 @@ BeforeDiscovery {
 
 Describe 'The format file' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'Common.ps1')
+        . (Join-Path $PSScriptRoot '../Common.ps1')
         $formatFile = [xml](Get-Content -Raw (Join-Path (Split-Path $ModulePath) 'PrefectScaling.Format.ps1xml'))
         $tables = @($formatFile.Configuration.ViewDefinitions.View | Where-Object { $_['TableControl'] })
     }
@@ -28,7 +28,7 @@ Describe 'The format file' {
 
 Describe 'Each view on real objects, at 80 columns' {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'Common.ps1')
+        . (Join-Path $PSScriptRoot '../Common.ps1')
         # Names long enough to be cut, that differ only at their ends: the rows must still differ.
         $seed = @{
             pools = @(

@@ -1,7 +1,7 @@
 using System.Reflection;
 using PrefectScaling.Aws;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Architecture.Tests;
 
 /// <summary>The cmdlets load in PowerShell's default context while AWSSDK.* loads privately: no public member
 /// of the engine may name an AWSSDK type.</summary>

@@ -4,12 +4,11 @@ using Amazon.Runtime.Endpoints;
 using Amazon.SecurityToken.Model;
 using Amazon.SimpleSystemsManagement.Model;
 using PrefectScaling.Aws.Sdk;
-using PrefectScaling.TestSupport;
 
 namespace PrefectScaling.Aws.Tests;
 
-/// <summary>The endpoint table on its own, and that every client (the SDK-generated SSM and STS ones too) calls the
-/// endpoint the table decided and -Debug names.</summary>
+/// <summary>The endpoint table on its own: the regional defaults of each partition, the variables and -EndpointUrl
+/// over them, and the endpoints the SDK-generated SSM and STS clients are handed. No call is made.</summary>
 public sealed class AwsEndpointsTests
 {
     private static readonly string[] Services = AwsService.All.Select(s => s.Name).Concat(new[] { AwsEndpoints.SsmName, AwsEndpoints.StsName }).ToArray();
@@ -19,6 +18,9 @@ public sealed class AwsEndpointsTests
         var sources = new List<string>();
         return (AwsEndpoints.Describe(region, Env.Of(variables), endpointUrl, sources), sources);
     }
+
+    private static AwsContext WithEnvironment(params (string, string)[] variables) => AwsContext.Create(
+        new AwsSettingsInput { AccessKey = "testing", SecretKey = "testing", Region = "eu-west-1" }, Env.Of(variables), null);
 
     [Fact]
     public void Without_overrides_every_service_is_regional_in_the_region_s_partition()
@@ -101,32 +103,37 @@ public sealed class AwsEndpointsTests
     }
 
     [Fact]
-    public async Task SSM_and_STS_go_where_minus_Debug_says_they_go()
+    public void AWS_IGNORE_CONFIGURED_ENDPOINT_URLS_switches_the_variables_off()
     {
-        using var server = new CaptureServer((request, _) => request.Body.Contains("GetCallerIdentity", StringComparison.Ordinal)
-            ? new CannedResponse(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>210987654321</Account></GetCallerIdentityResult></GetCallerIdentityResponse>", "text/xml")
-            : new CannedResponse(400, "{\"__type\":\"ParameterNotFound\",\"message\":\"\"}"));
-        string dead = "http://127.0.0.1:" + CaptureServer.FreePort();
-        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = "eu-west-1" },
-            Env.Of(("AWS_ENDPOINT_URL", dead), ("AWS_ENDPOINT_URL_SSM", server.Url), ("AWS_ENDPOINT_URL_STS", server.Url)), null);
-        var log = new RecordingLog();
-        Assert.Null(await aws.GetParameterAsync("/x", false, log, default));
-        Assert.Equal("210987654321", await aws.GetAccountIdAsync(log, default));
-        Assert.Equal(2, server.Requests.Count);
-        Assert.Contains("DEBUG SSM endpoint " + server.Url + " (AWS_ENDPOINT_URL_SSM), signing region eu-west-1", log.Lines);
-        Assert.Contains("DEBUG STS endpoint " + server.Url + " (AWS_ENDPOINT_URL_STS), signing region eu-west-1", log.Lines);
+        using AwsContext aws = WithEnvironment(("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"));
+        Assert.Equal("https://monitoring.eu-west-1.amazonaws.com", aws.EndpointFor("CloudWatch").Url);
     }
 
     [Fact]
-    public async Task The_SDK_user_agent_carries_the_module_s_version()
+    public void An_endpoint_that_is_not_a_url_is_a_settings_error()
     {
-        using var server = new CaptureServer((_, _) => new CannedResponse(200, "{}"));
-        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = "eu-west-1", EndpointUrl = server.Url }, Env.Empty, null);
-        await aws.InvokeAsync(AwsOperations.EventBridge.ListRules, new JsonObject(), new RecordingLog(), default);
-        Version version = typeof(AwsContext).Assembly.GetName().Version!;
-        // The SDK names the calling API as api/<name>#<version>.
-        string expected = "api/PrefectScaling#" + version.ToString(3);
-        CapturedRequest request = Assert.Single(server.Requests);
-        Assert.Contains(expected + " ", request.Headers["User-Agent"] + " ");
+        var error = Assert.Throws<AwsApiException>(() => WithEnvironment(("AWS_ENDPOINT_URL_LAMBDA", "localhost:4566")));
+        Assert.Equal(AwsErrorKind.InvalidSettings, error.Kind);
+        Assert.Contains("AWS_ENDPOINT_URL_LAMBDA", error.Message);
+    }
+
+    [Theory]
+    [InlineData("eu-west-1", "CloudWatch", "https://monitoring.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("eu-west-1", "ApplicationAutoScaling", "https://application-autoscaling.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("eu-west-1", "EventBridge", "https://events.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("eu-west-1", "Lambda", "https://lambda.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("eu-west-1", "ECS", "https://ecs.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("eu-west-1", "IAM", "https://iam.amazonaws.com", "us-east-1")]
+    [InlineData("eu-west-1", "SSM", "https://ssm.eu-west-1.amazonaws.com", "eu-west-1")]
+    [InlineData("cn-north-1", "CloudWatch", "https://monitoring.cn-north-1.amazonaws.com.cn", "cn-north-1")]
+    [InlineData("cn-northwest-1", "IAM", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1")]
+    [InlineData("us-gov-east-1", "IAM", "https://iam.us-gov.amazonaws.com", "us-gov-west-1")]
+    public void Default_endpoints_follow_the_partition(string region, string service, string url, string signingRegion)
+    {
+        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = region }, Env.Empty, null);
+        var endpoint = aws.EndpointFor(service);
+        Assert.Equal(url, endpoint.Url);
+        Assert.Equal(signingRegion, endpoint.SigningRegion);
+        Assert.Equal("regional endpoint", endpoint.Source);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
+using PrefectScaling.Aws.Protocol;
 
 namespace PrefectScaling.Aws.Tests;
 
@@ -79,4 +80,21 @@ public sealed class AwsErrorTranslatorTests
         AwsApiException error = Translator.Translate(new InvalidOperationException("echo " + value + " " + Secret), "SSM", "PutParameter", "ssm", new[] { Secret, value });
         Assert.Equal("SSM PutParameter failed: echo *** ***", error.Message);
     }
+
+    [Theory]
+    [InlineData("ResourceNotFoundException", 400, AwsErrorKind.NotFound)]
+    [InlineData("NoSuchEntity", 404, AwsErrorKind.NotFound)]
+    [InlineData("ObjectNotFoundException", 400, AwsErrorKind.NotFound)]
+    [InlineData("ParameterNotFound", 400, AwsErrorKind.NotFound)]
+    [InlineData("AccessDeniedException", 400, AwsErrorKind.AccessDenied)]
+    [InlineData("AccessDenied", 403, AwsErrorKind.AccessDenied)]
+    [InlineData("ValidationError", 400, AwsErrorKind.Validation)]
+    [InlineData("InvalidParameterValueException", 400, AwsErrorKind.Validation)]
+    [InlineData("ResourceConflictException", 409, AwsErrorKind.Conflict)]
+    [InlineData("EntityAlreadyExists", 409, AwsErrorKind.Conflict)]
+    [InlineData("ThrottlingException", 400, AwsErrorKind.Throttled)]
+    [InlineData("TooManyRequestsException", 429, AwsErrorKind.Throttled)]
+    [InlineData("InternalFailure", 500, AwsErrorKind.ServiceError)]
+    [InlineData(null, 404, AwsErrorKind.NotFound)]
+    public void Error_codes_map_to_kinds(string? code, int status, AwsErrorKind kind) => Assert.Equal(kind, AwsErrors.Classify(code, status));
 }

@@ -4,13 +4,13 @@ using PrefectScaling.Aws;
 namespace PrefectScaling.Aws.Tests;
 
 /// <summary>Credential and region order as AWS Tools for PowerShell documents it; no network.</summary>
-public sealed class SettingsTests : IDisposable
+public sealed class AwsSettingsTests : IDisposable
 {
     private readonly TempFolder _home = new();
     private readonly TempFolder _elsewhere = new();
     private static readonly Func<string?> NoInstanceMetadata = () => null;
 
-    public SettingsTests()
+    public AwsSettingsTests()
     {
         _home.Write(".aws/credentials", """
             [default]

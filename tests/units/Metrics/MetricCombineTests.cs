@@ -2,7 +2,7 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Metrics;
 using Xunit;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Metrics.Tests;
 
 public sealed class MetricCombineTests
 {

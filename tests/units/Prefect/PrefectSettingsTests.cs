@@ -1,9 +1,9 @@
 using PrefectScaling.Prefect;
 using Xunit;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
-public sealed class SettingsTests : IDisposable
+public sealed class PrefectSettingsTests : IDisposable
 {
     private const string CanaryKey = "pnu_CANARY_settings_0123456789";
     private readonly string _folder = Directory.CreateTempSubdirectory("prefect-settings-").FullName;

@@ -1,7 +1,6 @@
-using PrefectScaling.Publisher;
 using Xunit;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Publisher.Tests;
 
 /// <summary>Which Prefect URLs the publisher's function cannot reach as written.</summary>
 public sealed class LambdaReachTests

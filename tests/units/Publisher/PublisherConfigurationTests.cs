@@ -1,8 +1,7 @@
 using PrefectScaling.Backlog;
 using PrefectScaling.Metrics;
-using PrefectScaling.Publisher;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Publisher.Tests;
 
 /// <summary>What the installer writes into the function's environment is what the function reads back.</summary>
 public sealed class PublisherConfigurationTests

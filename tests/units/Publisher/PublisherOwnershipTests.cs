@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using PrefectScaling.Publisher;
+using PrefectScaling.Aws;
 using PrefectScaling.Scaling;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Publisher.Tests;
 
 /// <summary>The publisher's report and uninstall plan from a state (no AWS call): half-finished installs, and
 /// resources with the publisher's names that the module did not make.</summary>

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using PrefectScaling.Publisher;
+using PrefectScaling.Aws;
 using PrefectScaling.Scaling;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Publisher.Tests;
 
 /// <summary>The installer's plans from a state (no AWS call): what an install makes, that a second install after it
 /// plans nothing, what drift it puts right, and what it refuses or leaves alone.</summary>

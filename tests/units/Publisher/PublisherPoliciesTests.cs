@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using PrefectScaling.Publisher;
+using PrefectScaling.Aws;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Publisher.Tests;
 
 /// <summary>The publisher role's IAM documents: least privilege, with ARNs in the region's partition from the same
 /// partition table the endpoints use.</summary>

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using PrefectScaling.Scaling;
+using PrefectScaling.Aws;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Scaling.Tests;
 
 /// <summary>Ownership from what AWS answers, without AWS: the answers for service `a` are sorted into the module's own
 /// and the rest (service `a-b` shares the first release's name prefix), then planned. Only the module's resources of

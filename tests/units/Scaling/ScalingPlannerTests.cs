@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using PrefectScaling.Scaling;
+using PrefectScaling.Aws;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Scaling.Tests;
 
 /// <summary>The naming scheme and the pure planners: JSON state in, changes out (no AWS call is made).</summary>
 public sealed class ScalingPlannerTests : IDisposable

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using PrefectScaling.Scaling;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Scaling.Tests;
 
 /// <summary>The request documents a spec becomes: the scalable target, each kind's policies and the alarms the module owns.</summary>
 public sealed class ScalingPolicyDocumentsTests

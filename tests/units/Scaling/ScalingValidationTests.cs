@@ -1,7 +1,6 @@
 using PrefectScaling.Metrics;
-using PrefectScaling.Scaling;
 
-namespace PrefectScaling.Aws.Tests;
+namespace PrefectScaling.Scaling.Tests;
 
 /// <summary>The documented AWS limits, checked by the engine before any call.</summary>
 public sealed class ScalingValidationTests

@@ -1,10 +1,9 @@
-using PrefectScaling.TestSupport;
 using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
 
 namespace PrefectScaling.Aws.Tests;
 
-/// <summary>Endpoint overrides against moto, default endpoints, and a canary secret that must appear nowhere.</summary>
+/// <summary>Endpoint overrides against moto and a capture listener, and a canary secret that must appear nowhere.</summary>
 [Collection(MotoCollection.Name)]
 public sealed class EndpointAndSecretTests
 {
@@ -58,41 +57,6 @@ public sealed class EndpointAndSecretTests
     }
 
     [Fact]
-    public void AWS_IGNORE_CONFIGURED_ENDPOINT_URLS_switches_the_variables_off()
-    {
-        using AwsContext aws = WithEnvironment(("AWS_ENDPOINT_URL", DeadUrl()), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"));
-        Assert.Equal("https://monitoring.eu-west-1.amazonaws.com", aws.EndpointFor("CloudWatch").Url);
-    }
-
-    [Fact]
-    public void An_endpoint_that_is_not_a_url_is_a_settings_error()
-    {
-        var error = Assert.Throws<AwsApiException>(() => WithEnvironment(("AWS_ENDPOINT_URL_LAMBDA", "localhost:4566")));
-        Assert.Equal(AwsErrorKind.InvalidSettings, error.Kind);
-        Assert.Contains("AWS_ENDPOINT_URL_LAMBDA", error.Message);
-    }
-
-    [Theory]
-    [InlineData("eu-west-1", "CloudWatch", "https://monitoring.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("eu-west-1", "ApplicationAutoScaling", "https://application-autoscaling.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("eu-west-1", "EventBridge", "https://events.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("eu-west-1", "Lambda", "https://lambda.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("eu-west-1", "ECS", "https://ecs.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("eu-west-1", "IAM", "https://iam.amazonaws.com", "us-east-1")]
-    [InlineData("eu-west-1", "SSM", "https://ssm.eu-west-1.amazonaws.com", "eu-west-1")]
-    [InlineData("cn-north-1", "CloudWatch", "https://monitoring.cn-north-1.amazonaws.com.cn", "cn-north-1")]
-    [InlineData("cn-northwest-1", "IAM", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1")]
-    [InlineData("us-gov-east-1", "IAM", "https://iam.us-gov.amazonaws.com", "us-gov-west-1")]
-    public void Default_endpoints_follow_the_partition(string region, string service, string url, string signingRegion)
-    {
-        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = region }, Env.Empty, null);
-        var endpoint = aws.EndpointFor(service);
-        Assert.Equal(url, endpoint.Url);
-        Assert.Equal(signingRegion, endpoint.SigningRegion);
-        Assert.Equal("regional endpoint", endpoint.Source);
-    }
-
-    [Fact]
     public async Task A_canary_secret_appears_in_no_source_message_exception_or_log()
     {
         const string canary = "CANARY-5ecret-Do-Not-Print-9f3b";
@@ -135,5 +99,22 @@ public sealed class EndpointAndSecretTests
             Assert.DoesNotContain(canary, text);
             Assert.DoesNotContain(canaryToken, text);
         });
+    }
+
+    [Fact]
+    public async Task SSM_and_STS_go_where_minus_Debug_says_they_go()
+    {
+        using var server = new CaptureServer((request, _) => request.Body.Contains("GetCallerIdentity", StringComparison.Ordinal)
+            ? new CannedResponse(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>210987654321</Account></GetCallerIdentityResult></GetCallerIdentityResponse>", "text/xml")
+            : new CannedResponse(400, "{\"__type\":\"ParameterNotFound\",\"message\":\"\"}"));
+        string dead = "http://127.0.0.1:" + CaptureServer.FreePort();
+        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = "eu-west-1" },
+            Env.Of(("AWS_ENDPOINT_URL", dead), ("AWS_ENDPOINT_URL_SSM", server.Url), ("AWS_ENDPOINT_URL_STS", server.Url)), null);
+        var log = new RecordingLog();
+        Assert.Null(await aws.GetParameterAsync("/x", false, log, default));
+        Assert.Equal("210987654321", await aws.GetAccountIdAsync(log, default));
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Contains("DEBUG SSM endpoint " + server.Url + " (AWS_ENDPOINT_URL_SSM), signing region eu-west-1", log.Lines);
+        Assert.Contains("DEBUG STS endpoint " + server.Url + " (AWS_ENDPOINT_URL_STS), signing region eu-west-1", log.Lines);
     }
 }

@@ -1,5 +1,4 @@
 using PrefectScaling.Aws;
-using PrefectScaling.TestSupport;
 
 namespace PrefectScaling.Aws.Tests;
 

@@ -1,8 +1,6 @@
-using PrefectScaling.TestSupport;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using PrefectScaling.Aws;
-using PrefectScaling.Aws.Protocol;
 
 namespace PrefectScaling.Aws.Tests;
 
@@ -183,55 +181,16 @@ public sealed class WireTests
         Assert.StartsWith("CloudWatch ListMetrics failed: HTTP 500: ", error.Message);
     }
 
-    [Theory]
-    [InlineData("ResourceNotFoundException", 400, AwsErrorKind.NotFound)]
-    [InlineData("NoSuchEntity", 404, AwsErrorKind.NotFound)]
-    [InlineData("ObjectNotFoundException", 400, AwsErrorKind.NotFound)]
-    [InlineData("ParameterNotFound", 400, AwsErrorKind.NotFound)]
-    [InlineData("AccessDeniedException", 400, AwsErrorKind.AccessDenied)]
-    [InlineData("AccessDenied", 403, AwsErrorKind.AccessDenied)]
-    [InlineData("ValidationError", 400, AwsErrorKind.Validation)]
-    [InlineData("InvalidParameterValueException", 400, AwsErrorKind.Validation)]
-    [InlineData("ResourceConflictException", 409, AwsErrorKind.Conflict)]
-    [InlineData("EntityAlreadyExists", 409, AwsErrorKind.Conflict)]
-    [InlineData("ThrottlingException", 400, AwsErrorKind.Throttled)]
-    [InlineData("TooManyRequestsException", 429, AwsErrorKind.Throttled)]
-    [InlineData("InternalFailure", 500, AwsErrorKind.ServiceError)]
-    [InlineData(null, 404, AwsErrorKind.NotFound)]
-    public void Error_codes_map_to_kinds(string? code, int status, AwsErrorKind kind) => Assert.Equal(kind, AwsErrors.Classify(code, status));
-
     [Fact]
-    public void Query_flattening_follows_awsQuery_rules()
+    public async Task The_SDK_user_agent_carries_the_module_s_version()
     {
-        var pairs = RequestEncoder.Flatten(Json.Obj("""
-            {"A":"x y","B":{"C":1,"D":{"E":false}},"L":[{"K":"k1"},{"K":"k2"}],"S":["a","b"],"Empty":[],"Null":null,"Big":12345678901,"F":0.25}
-            """));
-        Assert.Equal(new[]
-        {
-            "A=x y", "B.C=1", "B.D.E=false", "L.member.1.K=k1", "L.member.2.K=k2", "S.member.1=a", "S.member.2=b", "Empty=", "Big=12345678901", "F=0.25",
-        }, pairs.Select(p => p.Key + "=" + p.Value));
-    }
-
-    [Fact]
-    public void Query_results_become_json_generically()
-    {
-        byte[] xml = System.Text.Encoding.UTF8.GetBytes("""
-            <DescribeAlarmsResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">
-              <DescribeAlarmsResult>
-                <MetricAlarms>
-                  <member><AlarmName>a</AlarmName><Dimensions><member><Name>P</Name><Value>k8s</Value></member></Dimensions><AlarmActions/></member>
-                </MetricAlarms>
-                <CompositeAlarms/>
-                <NextToken>t</NextToken>
-              </DescribeAlarmsResult>
-              <ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata>
-            </DescribeAlarmsResponse>
-            """);
-        JsonNode json = ResponseDecoder.Decode(AwsOperations.CloudWatch.DescribeAlarms, xml, out string? requestId);
-        Assert.Equal("rid", requestId);
-        Assert.Equal("""{"MetricAlarms":[{"AlarmName":"a","Dimensions":[{"Name":"P","Value":"k8s"}],"AlarmActions":[]}],"CompositeAlarms":[],"NextToken":"t"}""", json.ToJsonString());
-
-        byte[] noResult = System.Text.Encoding.UTF8.GetBytes("<DeleteAlarmsResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteAlarmsResponse>");
-        Assert.Equal("{}", ResponseDecoder.Decode(AwsOperations.CloudWatch.DeleteAlarms, noResult, out _).ToJsonString());
+        using var server = new CaptureServer((_, _) => new CannedResponse(200, "{}"));
+        using AwsContext aws = AwsContext.Create(new AwsSettingsInput { AccessKey = "K", SecretKey = "S", Region = "eu-west-1", EndpointUrl = server.Url }, Env.Empty, null);
+        await aws.InvokeAsync(AwsOperations.EventBridge.ListRules, new JsonObject(), new RecordingLog(), default);
+        Version version = typeof(AwsContext).Assembly.GetName().Version!;
+        // The SDK names the calling API as api/<name>#<version>.
+        string expected = "api/PrefectScaling#" + version.ToString(3);
+        CapturedRequest request = Assert.Single(server.Requests);
+        Assert.Contains(expected + " ", request.Headers["User-Agent"] + " ");
     }
 }

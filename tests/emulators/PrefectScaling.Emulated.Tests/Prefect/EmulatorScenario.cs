@@ -1,19 +1,10 @@
-using System.Collections.Concurrent;
 using PrefectScaling.Backlog;
-using PrefectScaling.Prefect;
 using PrefectScaling.Testing.PrefectEmulator;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
-/// <summary>Collects what the engine logs, so tests can check it (for secrets, say).</summary>
-internal sealed class RecordingLog : IEngineLog
-{
-    public ConcurrentQueue<string> Lines { get; } = new();
-    public void Verbose(string message) => Lines.Enqueue("VERBOSE " + message);
-    public void Debug(string message) => Lines.Enqueue("DEBUG " + message);
-}
-
-internal static class Scenario
+/// <summary>The emulator's standard seed and a fresh connection to it, shared by the Prefect half's tests.</summary>
+internal static class EmulatorScenario
 {
     /// <summary>A name that needs escaping in a URL path and in JSON.</summary>
     public const string OddQueue = "etl \"quoted\" #1 ü?";

@@ -3,9 +3,9 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Prefect;
 using PrefectScaling.Testing.PrefectEmulator;
 using Xunit;
-using static PrefectScaling.Engine.Tests.Scenario;
+using static PrefectScaling.Prefect.Tests.EmulatorScenario;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
 public sealed class FailureTests
 {

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
 /// <summary>A tiny HTTP server on loopback for answers the emulator cannot give (oversized and endless
 /// bodies, redirects, odd numbers). The handler writes the whole response; requests are recorded.</summary>

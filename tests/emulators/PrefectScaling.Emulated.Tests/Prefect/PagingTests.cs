@@ -4,9 +4,9 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Prefect;
 using PrefectScaling.Testing.PrefectEmulator;
 using Xunit;
-using static PrefectScaling.Engine.Tests.Scenario;
+using static PrefectScaling.Prefect.Tests.EmulatorScenario;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
 /// <summary>A server (or proxy) that ignores offset/page sends the first page again and again: every pager
 /// must stop with an error, never loop and never count the de-duplicated first page as the backlog.</summary>

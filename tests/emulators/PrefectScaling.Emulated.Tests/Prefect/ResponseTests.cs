@@ -5,9 +5,9 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Prefect;
 using PrefectScaling.Testing.PrefectEmulator;
 using Xunit;
-using static PrefectScaling.Engine.Tests.Scenario;
+using static PrefectScaling.Prefect.Tests.EmulatorScenario;
 
-namespace PrefectScaling.Engine.Tests;
+namespace PrefectScaling.Prefect.Tests;
 
 /// <summary>Answers a real Prefect server never sends, but a proxy, a wrong URL or a broken server can: each is
 /// a clear PrefectApiException, never a hang, an unhandled exception or a number that was not measured.</summary>
@@ -346,30 +346,5 @@ public sealed class ResponseTests
         Assert.Equal(TimeSpan.FromSeconds(10), client.StartDeadline(TimeSpan.FromMinutes(5)).Budget);
         var e = Assert.Throws<PrefectApiException>(() => client.StartDeadline(TimeSpan.FromSeconds(-1)));
         Assert.Equal(PrefectErrorKind.Timeout, e.Kind);
-    }
-
-    [Fact]
-    public void ALateSampleGetsOnlyWhatIsLeftOfTheFunctionsTimeout()
-    {
-        var every10 = new PrefectScaling.Publisher.PublisherConfiguration { SampleIntervalSeconds = 10 };
-        var everyMinute = new PrefectScaling.Publisher.PublisherConfiguration();
-        Assert.Equal(TimeSpan.FromSeconds(60), PrefectScaling.Publisher.PublisherCycle.PrefectBudget(everyMinute, TimeSpan.Zero));
-        Assert.Equal(TimeSpan.FromSeconds(120), PrefectScaling.Publisher.PublisherCycle.PrefectBudget(every10, TimeSpan.Zero));
-        // The sixth sample, started 100 s in after slow ones: 20 s, then nothing.
-        Assert.Equal(TimeSpan.FromSeconds(20), PrefectScaling.Publisher.PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(100)));
-        Assert.True(PrefectScaling.Publisher.PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(125)) <= TimeSpan.Zero);
-    }
-
-    [Fact]
-    public void TheFunctionTimeoutIsLongerThanTheReadDeadlineForEverySampleInterval()
-    {
-        foreach (int interval in new[] { 60, 30, 20, 15, 10 })
-        {
-            int timeout = PrefectScaling.Publisher.PublisherInstallSpec.TimeoutFor(interval);
-            // The last sample starts up to a minute in; its read then gets the whole deadline, and AWS its allowance.
-            int lastStart = interval < 60 ? 60 : 0;
-            Assert.True(timeout >= lastStart + PrefectHttpOptions.DefaultDeadlineSeconds + PrefectScaling.Publisher.PublisherInstallSpec.AwsAllowanceSeconds, interval + " s: " + timeout);
-            Assert.True(timeout <= 900, "Lambda allows 900 s");
-        }
     }
 }
