@@ -1,9 +1,11 @@
 # Runs every Pester test against the built module and writes a pass/fail summary for build.ps1.
+# -Path narrows the run to some files or folders of this one (every *.Tests.ps1 below it, by default).
 param(
     [Parameter(Mandatory)] [string] $PesterPath,
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $SummaryPath,
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+    [string[]] $Path = @($PSScriptRoot)
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -Force
@@ -11,7 +13,7 @@ $env:PREFECTSCALING_TEST_MODULE = (Resolve-Path $ModulePath).Path
 $env:PREFECTSCALING_TEST_CONFIGURATION = $Configuration
 
 $config = New-PesterConfiguration
-$config.Run.Path = $PSScriptRoot
+$config.Run.Path = $Path
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $true
