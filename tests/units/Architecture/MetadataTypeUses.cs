@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Reflection.Emit;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
@@ -43,44 +42,11 @@ internal static class MetadataTypeUses
                 MethodBodyBlock body = pe.GetMethodBody(method.RelativeVirtualAddress);
                 if (!body.LocalSignature.IsNil)
                     foreach (List<string> local in md.GetStandaloneSignature(body.LocalSignature).DecodeLocalSignature(names, null)) used.UnionWith(local);
-                foreach (EntityHandle token in Tokens(body.GetILBytes())) names.AddEntity(used, token);
+                foreach (int token in IlTokens.Of(body.GetILBytes(), user)) names.AddEntity(used, MetadataTokens.EntityHandle(token));
             }
             uses.AddRange(used.Select(u => (user, u)));
         }
         return uses.Distinct().ToList();
-    }
-
-    private static readonly Dictionary<ushort, OperandType> Operands = typeof(OpCodes).GetFields()
-        .Select(f => (OpCode)f.GetValue(null)!).ToDictionary(c => unchecked((ushort)c.Value), c => c.OperandType);
-
-    /// <summary>The metadata tokens a method body's instructions carry.</summary>
-    private static IEnumerable<EntityHandle> Tokens(byte[] il)
-    {
-        int at = 0;
-        while (at < il.Length)
-        {
-            ushort value = il[at] == 0xFE ? (ushort)(0xFE00 | il[++at]) : il[at];
-            at++;
-            switch (Operands[value])
-            {
-                case OperandType.InlineNone: break;
-                case OperandType.ShortInlineBrTarget:
-                case OperandType.ShortInlineI:
-                case OperandType.ShortInlineVar: at += 1; break;
-                case OperandType.InlineVar: at += 2; break;
-                case OperandType.InlineI8:
-                case OperandType.InlineR: at += 8; break;
-                case OperandType.InlineSwitch: at += 4 + 4 * BitConverter.ToInt32(il, at); break;
-                case OperandType.InlineField:
-                case OperandType.InlineMethod:
-                case OperandType.InlineTok:
-                case OperandType.InlineType:
-                    yield return MetadataTokens.EntityHandle(BitConverter.ToInt32(il, at));
-                    at += 4;
-                    break;
-                default: at += 4; break;
-            }
-        }
     }
 
     /// <summary>Decodes signatures into the full names of the types they name.</summary>

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Reflection.Emit;
 
 namespace PrefectScaling.Architecture.Tests;
 
@@ -10,20 +9,6 @@ internal static class TypeUses
 {
     private const BindingFlags Declared = BindingFlags.DeclaredOnly | BindingFlags.Public | BindingFlags.NonPublic |
                                           BindingFlags.Instance | BindingFlags.Static;
-
-    private static readonly OpCode?[] OneByte = new OpCode?[0x100];
-    private static readonly OpCode?[] TwoByte = new OpCode?[0x100];
-
-    static TypeUses()
-    {
-        foreach (FieldInfo field in typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static))
-        {
-            var code = (OpCode)field.GetValue(null)!;
-            ushort value = unchecked((ushort)code.Value);
-            if (value < 0x100) OneByte[value] = code;
-            else if ((value & 0xFF00) == 0xFE00) TwoByte[value & 0xFF] = code;
-        }
-    }
 
     /// <summary>Pairs (user, used) for every type of <paramref name="assembly"/> whose namespace passes
     /// <paramref name="from"/>.</summary>
@@ -91,31 +76,7 @@ internal static class TypeUses
         byte[] il = body.GetILAsByteArray() ?? Array.Empty<byte>();
         Type[]? typeArguments = method.DeclaringType is { IsGenericType: true } d ? d.GetGenericArguments() : null;
         Type[]? methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        int at = 0;
-        while (at < il.Length)
-        {
-            OpCode code = (il[at] == 0xFE ? TwoByte[il[++at]] : OneByte[il[at]])
-                          ?? throw new InvalidOperationException("Unknown opcode at IL_" + at.ToString("x4") + " of " + method);
-            at++;
-            switch (code.OperandType)
-            {
-                case OperandType.InlineNone: break;
-                case OperandType.ShortInlineBrTarget:
-                case OperandType.ShortInlineI:
-                case OperandType.ShortInlineVar: at += 1; break;
-                case OperandType.InlineVar: at += 2; break;
-                case OperandType.InlineI8:
-                case OperandType.InlineR: at += 8; break;
-                case OperandType.InlineSwitch: at += 4 + 4 * BitConverter.ToInt32(il, at); break;
-                case OperandType.InlineField:
-                case OperandType.InlineMethod:
-                case OperandType.InlineTok:
-                case OperandType.InlineType:
-                    yield return method.Module.ResolveMember(BitConverter.ToInt32(il, at), typeArguments, methodArguments)!;
-                    at += 4;
-                    break;
-                default: at += 4; break;
-            }
-        }
+        foreach (int token in IlTokens.Of(il, method.ToString() ?? method.Name))
+            yield return method.Module.ResolveMember(token, typeArguments, methodArguments)!;
     }
 }
