@@ -243,8 +243,9 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
             }
             if (faultReply is not null)
             {
-                await WriteAsync(ctx, faultReply).ConfigureAwait(false);
+                // Recorded before the answer goes out: a client that has the answer finds its request in the log.
                 Record(faultReply.Status);
+                await WriteAsync(ctx, faultReply).ConfigureAwait(false);
                 return;
             }
         }
@@ -258,8 +259,8 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         {
             reply = Reply.ExceptionMessage(500, "Internal Server Error");
         }
-        await WriteAsync(ctx, reply).ConfigureAwait(false);
         Record(reply.Status);
+        await WriteAsync(ctx, reply).ConfigureAwait(false);
     }
 
     /// <summary>The body without its "offset" and "page" keys; a body that is not a JSON object is left as it is.</summary>
