@@ -1,0 +1,71 @@
+# How long Import-Module of the built module takes. The goal: it adds at most 100 ms to a bare
+# `pwsh -NoProfile -c exit`, comparing the medians of runs interleaved round by round, so that the load of a
+# shared machine falls on every case alike (odd rounds run the cases in reverse order). Each run starts the pwsh
+# this script runs in directly: `dotnet pwsh` would put the dotnet CLI and the tool's shim, two more processes,
+# in front of every run. A manifest with nothing in it tells what any first Import-Module costs PowerShell from
+# what this module adds. Prints the figures; fails only when a run fails.
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [ValidateRange(5, 100)] [int] $Rounds = 9
+)
+$ErrorActionPreference = 'Stop'
+
+$pwshHost = [Environment]::ProcessPath
+$pwshArguments = @(if ([System.IO.Path]::GetFileNameWithoutExtension($pwshHost) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) +
+    @('-NoProfile', '-NonInteractive', '-Command')
+function Invoke-Pwsh([string] $Command) { & $pwshHost @pwshArguments $Command }
+function Get-Quantile([double[]] $Values, [double] $Fraction) {
+    $sorted = @($Values | Sort-Object)
+    $position = ($sorted.Count - 1) * $Fraction
+    $low = [math]::Floor($position)
+    $sorted[$low] + ($sorted[[math]::Ceiling($position)] - $sorted[$low]) * ($position - $low)
+}
+function New-ImportCase([string] $Label, [string] $Command) {
+    [pscustomobject]@{ Label = $Label; Command = $Command; Ms = [System.Collections.Generic.List[double]]::new() }
+}
+function Format-Ms([double] $Ms) { '{0:N0}' -f $Ms }
+
+$emptyFolder = Join-Path ([System.IO.Path]::GetTempPath()) "prefectscaling-import-$PID"
+$emptyManifest = Join-Path $emptyFolder 'Empty.psd1'
+$null = New-Item -ItemType Directory -Force $emptyFolder
+Set-Content -Path $emptyManifest -Value "@{ ModuleVersion = '1.0' }"
+$module = $ModulePath.Replace("'", "''")
+$bare = New-ImportCase 'pwsh -NoProfile -c exit' 'exit'
+$empty = New-ImportCase 'Import-Module of an empty manifest' "Import-Module '$($emptyManifest.Replace("'", "''"))'; exit"
+$import = New-ImportCase 'Import-Module PrefectScaling' "Import-Module '$module'; exit"
+$cases = $bare, $empty, $import
+try {
+    # Round 0 warms the file cache and is not counted.
+    foreach ($round in 0..$Rounds) {
+        foreach ($case in $(if ($round % 2) { $cases[($cases.Count - 1)..0] } else { $cases })) {
+            $clock = [System.Diagnostics.Stopwatch]::StartNew()
+            $output = Invoke-Pwsh $case.Command 2>&1
+            $clock.Stop()
+            if ($LASTEXITCODE) { throw "'$($case.Command)' failed: $output" }
+            if ($round) { $case.Ms.Add($clock.Elapsed.TotalMilliseconds) }
+        }
+    }
+}
+finally { Remove-Item -Recurse -Force $emptyFolder }
+
+Write-Host "`nImport time, $Rounds interleaved rounds, a new pwsh each run (ms):"
+Write-Host ('  {0,-36} {1,6} {2,6} {3,6}' -f '', 'median', 'min', 'max')
+foreach ($case in $cases) {
+    Write-Host ('  {0,-36} {1,6} {2,6} {3,6}' -f $case.Label, (Format-Ms (Get-Quantile $case.Ms 0.5)),
+        (Format-Ms (Get-Quantile $case.Ms 0)), (Format-Ms (Get-Quantile $case.Ms 1)))
+}
+$overhead = (Get-Quantile $import.Ms 0.5) - (Get-Quantile $bare.Ms 0.5)
+$floor = (Get-Quantile $empty.Ms 0.5) - (Get-Quantile $bare.Ms 0.5)
+# The same difference taken within each round, where both runs met the same load: its quartiles are the spread.
+$perRound = foreach ($i in 0..($Rounds - 1)) { $import.Ms[$i] - $bare.Ms[$i] }
+Write-Host ("Import-Module PrefectScaling adds $(Format-Ms $overhead) ms (round by round: median $(Format-Ms (Get-Quantile $perRound 0.5)), " +
+    "quartiles $(Format-Ms (Get-Quantile $perRound 0.25)) to $(Format-Ms (Get-Quantile $perRound 0.75))); " +
+    "an empty manifest adds $(Format-Ms $floor), so the module's own share is $(Format-Ms ($overhead - $floor)).")
+Write-Host "$(if ($overhead -le 100) { 'Within' } else { 'Not within' }) the 100 ms goal."
+
+# What the import loads: the module's assembly, never the engine or a dependency (they wait for the first cmdlet).
+$loaded = Invoke-Pwsh ("`$before = [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name; Import-Module '$module'; " +
+    "[AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Where-Object { `$_ -notin `$before }")
+Write-Host "Assemblies the import loads: $(if ($loaded) { $loaded -join ', ' } else { 'none' })"
+$early = @($loaded | Where-Object { $_ -match '^(PrefectScaling\.Engine|AWSSDK|Tomlyn)' })
+if ($early) { Write-Host "The import loaded what only a cmdlet should: $($early -join ', ')." -ForegroundColor Yellow }
