@@ -75,9 +75,12 @@ Write-Host ("Inside the process, Import-Module alone (ms, median and min-max): $
     "$($importInside.Label) $(Format-Spread $importInside); the module's own share is " +
     "$(Format-Ms ((Get-Quantile $importInside.Ms 0.5) - (Get-Quantile $emptyInside.Ms 0.5))).")
 
-# What the import loads: the module's assembly, never the engine or a dependency (they wait for the first cmdlet).
-$loaded = Invoke-Pwsh ("`$before = [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name; $moduleImport; " +
-    "[AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Where-Object { `$_ -notin `$before }")
-Write-Host "Assemblies the import loads: $(if ($loaded) { $loaded -join ', ' } else { 'none' })"
-$early = @($loaded | Where-Object { $_ -match '^(PrefectScaling\.Engine|AWSSDK|Tomlyn)' })
+# What of the module the import loads: its own assembly, never the engine or a dependency from dependencies/ (they
+# wait for the first cmdlet). Only the module's folder is looked at: a pwsh loads assemblies of its own, in the
+# background, for a while after it starts.
+$moduleBase = (Split-Path -Parent (Resolve-Path $ModulePath).Path).Replace("'", "''")
+$loaded = @(Invoke-Pwsh ("$moduleImport; [AppDomain]::CurrentDomain.GetAssemblies().Location | " +
+    "Where-Object { `$_ -and `$_.StartsWith('$moduleBase') } | ForEach-Object { [System.IO.Path]::GetRelativePath('$moduleBase', `$_) }"))
+Write-Host "Assemblies of the module loaded by the import: $(if ($loaded) { $loaded -join ', ' } else { 'none' })"
+$early = @($loaded | Where-Object { $_ -match '^dependencies[\\/]' })
 if ($early) { Write-Host "The import loaded what only a cmdlet should: $($early -join ', ')." -ForegroundColor Yellow }
