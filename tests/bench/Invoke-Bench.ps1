@@ -4,7 +4,9 @@
 # call that reuses the listing (-QueueListingCacheSeconds), as the scheduled publisher's warm runs do.
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+    # Rounds of the import measurement; each starts a new pwsh per case.
+    [ValidateRange(5, 100)] [int] $ImportRounds = 9
 )
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../emulators/PrefectScaling.TestHost.psm1') -Force
@@ -66,16 +68,5 @@ Write-Host "`nThe publisher function (150 late runs, one sample per invocation):
 $function | Select-Object queues, lateRuns, coldMs, warmMsMedian, warmMsMax, peakWorkingSetMB, prefectRequestsCold, prefectRequestsWarm, published, putMetricDataCalls |
     Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 
-# Import time: a new pwsh process importing the module, against one that does nothing (median of 7 each).
-function Measure-Process([string] $Command) {
-    $times = foreach ($i in 1..7) {
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        & dotnet pwsh -NoProfile -NonInteractive -Command $Command | Out-Null
-        $clock.Elapsed.TotalMilliseconds
-    }
-    ($times | Sort-Object)[3]
-}
-$bare = Measure-Process 'exit'
-$import = Measure-Process "Import-Module '$ModulePath'; exit"
-$loaded = & dotnet pwsh -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; ([AppDomain]::CurrentDomain.GetAssemblies().GetName().Name | Where-Object { `$_ -match '^(AWSSDK|PrefectScaling\.Engine|Tomlyn)' }) -join ','"
-Write-Host ("`nImport: pwsh -c exit {0:N0} ms; with Import-Module {1:N0} ms (+{2:N0} ms); engine/AWS assemblies loaded by the import: {3}" -f $bare, $import, ($import - $bare), $(if ($loaded) { $loaded } else { 'none' }))
+# Import time: the module's import against a bare pwsh (see Measure-Import.ps1).
+& (Join-Path $PSScriptRoot 'Measure-Import.ps1') -ModulePath $ModulePath -Rounds $ImportRounds
