@@ -47,7 +47,7 @@ namespace PrefectScaling.Publisher
                 JsonNode? policy = await OrNull(AwsOperations.Lambda.GetPolicy, new JsonObject { ["FunctionName"] = names.FunctionName }, log, ct).ConfigureAwait(false);
                 if ((string?)policy?["Policy"] is string document)
                 {
-                    state.Permission = (JsonNode.Parse(document)?["Statement"] as JsonArray)?.OfType<JsonObject>()
+                    state.Permission = (ParsePolicy(document)?["Statement"] as JsonArray)?.OfType<JsonObject>()
                         .FirstOrDefault(s => (string?)s["Sid"] == names.StatementId);
                 }
             }
@@ -60,7 +60,7 @@ namespace PrefectScaling.Publisher
                 JsonNode? trust = ParsePolicy((string?)roleObject["AssumeRolePolicyDocument"]);
                 state.RoleIsManaged = TagsNamePublisher(roleObject["Tags"], name) && trust != null && JsonSubset.Contains(trust, PublisherPolicies.Trust());
                 JsonNode? inline = await OrNull(AwsOperations.Iam.GetRolePolicy, new JsonObject { ["RoleName"] = names.RoleName, ["PolicyName"] = PublisherNames.InlinePolicyName }, log, ct).ConfigureAwait(false);
-                if ((string?)inline?["PolicyDocument"] is string encoded) state.RolePolicy = JsonNode.Parse(WebUtility.UrlDecode(encoded));
+                if ((string?)inline?["PolicyDocument"] is string encoded) state.RolePolicy = ParsePolicy(encoded);
             }
 
             SsmParameterInfo? secret = await _aws.GetParameterAsync(names.SecretParameterName, withSecretHash, log, ct).ConfigureAwait(false);
