@@ -42,6 +42,19 @@ Describe 'The Model types' {
     }
 }
 
+Describe 'Member completion after a pipe' {
+    # Nothing runs: PowerShell infers $_ from each cmdlet's [OutputType], which names a loaded type.
+    It 'completes <Line>' -ForEach @(
+        @{ Line = 'Get-PrefectLateRunCount -WorkPool k8s | ForEach-Object { $_.Mea'; Expected = 'Measure' }
+        @{ Line = 'Get-PrefectEcsScalingPolicy -Cluster c -Service s | Where-Object { $_.PolicyN'; Expected = 'PolicyName' }
+        @{ Line = 'Get-PrefectWorkQueue | Select-Object -Property IsP'; Expected = 'IsPaused' }
+        @{ Line = '(Get-PrefectBacklogPublisher).Functi'; Expected = 'FunctionArn' }
+    ) {
+        $completions = (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText
+        $completions | Should -Contain $Expected
+    }
+}
+
 Describe 'The Model exceptions' {
     It 'a missing pool is catch [PrefectScaling.Prefect.PrefectApiException], with its Kind' {
         $caught = $null
