@@ -166,11 +166,14 @@ public sealed class HandlerTests : IAsyncLifetime
             c.Metric.StorageResolution = 1;
         }).StoreSecretAsync();
         Function function = setup.NewFunction();
-        function.SampleSpacing = TimeSpan.FromMilliseconds(300);
-        function.Delay = async (wait, ct) =>
+        // A spacing no first sample can outlast, so the second sample always waits; the wait itself is skipped.
+        function.SampleSpacing = TimeSpan.FromMinutes(10);
+        int waits = 0;
+        function.Delay = (wait, ct) =>
         {
+            waits++;
             prefect.AddFault(new FaultRule { Kind = FaultKind.ServiceUnavailable, Count = -1 });
-            await Task.Delay(wait, ct);
+            return Task.CompletedTask;
         };
 
         using var console = new ConsoleCapture();
@@ -181,6 +184,7 @@ public sealed class HandlerTests : IAsyncLifetime
         Assert.Equal(1, (int)line["samples"]!);
         Assert.Equal(2, (int)line["published"]!);
         Assert.Equal(2, (await setup.CloudWatch(_aws).ListAsync(setup.Namespace)).Count);
+        Assert.Equal(1, waits);
     }
 
     [Fact]

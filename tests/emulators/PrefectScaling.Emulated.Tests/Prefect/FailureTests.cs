@@ -34,9 +34,11 @@ public sealed class FailureTests
     {
         await using var server = await StartAsync();
         server.AddFault(new FaultRule { Kind = FaultKind.Delay, DelayMilliseconds = 3000, Count = -1 });
-        var e = await ReadFails(server, new PrefectHttpOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Deadline = TimeSpan.FromSeconds(1), BaseBackoff = TimeSpan.FromMilliseconds(50) });
+        // The deadline is far off, so the attempts (not the deadline) run out however slow the machine is.
+        var e = await ReadFails(server, new PrefectHttpOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Deadline = TimeSpan.FromSeconds(60), MaxAttempts = 2, BaseBackoff = TimeSpan.FromMilliseconds(50) });
         Assert.Equal(PrefectErrorKind.Timeout, e.Kind);
         Assert.Contains("did not answer", e.Message);
+        Assert.Contains("Gave up after 2 attempts", e.Message);
     }
 
     [Fact]
