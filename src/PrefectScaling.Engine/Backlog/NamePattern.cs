@@ -21,6 +21,18 @@ namespace PrefectScaling.Backlog
             else Exact = Unescape(text);
         }
 
+        /// <summary>The pattern that matches exactly this name (its wildcard characters escaped with `).</summary>
+        public static NamePattern ForExact(string name)
+        {
+            var sb = new StringBuilder(name.Length + 4);
+            foreach (char c in name)
+            {
+                if (IsSpecial(c)) sb.Append('`');
+                sb.Append(c);
+            }
+            return new NamePattern(sb.ToString());
+        }
+
         /// <summary>What the user typed.</summary>
         public string Text { get; }
 
