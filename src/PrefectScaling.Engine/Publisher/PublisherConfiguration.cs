@@ -50,6 +50,14 @@ namespace PrefectScaling.Publisher
 
         public PublisherSecretKind SecretKind { get; set; }
 
+        /// <summary>The services this publisher publishes for, each with its scope: one series per binding and
+        /// measure (<see cref="Bindings.BindingSeries"/>). Empty: a publisher of the first release's kind, which
+        /// publishes per-queue series of <see cref="Scopes"/>.</summary>
+        public IReadOnlyList<Bindings.ServiceBinding> Bindings { get; set; } = Array.Empty<Bindings.ServiceBinding>();
+
+        /// <summary>With bindings: also publish a series per queue (off by default; each series costs).</summary>
+        public bool PerQueueSeries { get; set; }
+
         /// <summary>Pool/queue selectors; empty: every queue of every pool.</summary>
         public IReadOnlyList<ScopeSelector> Scopes { get; set; } = Array.Empty<ScopeSelector>();
 
