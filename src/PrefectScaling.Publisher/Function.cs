@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using PrefectScaling.Aws;
@@ -10,10 +11,16 @@ using PrefectScaling.Prefect;
 namespace PrefectScaling.Publisher
 {
     /// <summary>The Lambda handler (PrefectScaling.Publisher::PrefectScaling.Publisher.Function::Handle). The runtime
-    /// creates one instance per execution environment and calls Handle once per scheduled event; the configuration,
-    /// the AWS context, the Prefect secret and connection are set up on the first call and reused while warm.</summary>
+    /// creates one instance per execution environment and calls Handle once per event; the configuration, the AWS
+    /// context, the Prefect secret and connection are set up on the first call and reused while warm. Every
+    /// invocation takes at most one sample: nothing waits inside Lambda. A sub-minute publisher's scheduled invocation
+    /// sends the minute's other samples to its queue as delayed messages, and SQS invokes it with each one when it is
+    /// due (<see cref="SampleChain"/>).</summary>
     public sealed class Function
     {
+        // Lambda retries a failed scheduled invocation a minute or more later; by then the next minute's has run.
+        private const int ScheduleLateSeconds = 60;
+
         private readonly Func<string, string?> _environment;
         private readonly SemaphoreSlim _coldStartGate = new SemaphoreSlim(1, 1);
         private Ready? _ready;
@@ -37,40 +44,69 @@ namespace PrefectScaling.Publisher
         /// <summary>Tests: how patient the Prefect connection is (null: the engine's defaults).</summary>
         internal PrefectHttpOptions? PrefectHttpOptions { get; set; }
 
-        /// <summary>Tests: the time between samples (null: the configured sample interval).</summary>
-        internal TimeSpan? SampleSpacing { get; set; }
-
-        /// <summary>Tests: how the handler waits for the next sample.</summary>
-        internal Func<TimeSpan, CancellationToken, Task> Delay { get; set; } = Task.Delay;
-
-        /// <summary>Publishes the backlog (one or several samples) and returns a small JSON summary. The event body is
-        /// not read: EventBridge's scheduled event carries nothing the publisher needs. Throws when any sample
-        /// could not be read or published, so that the invocation counts as failed.</summary>
+        /// <summary>Publishes one sample (or none, for an event that comes too late to be its sample) and returns a
+        /// small JSON summary. The event's shape says what started it: EventBridge's schedule, a chained sample from
+        /// SQS, or anything else (one sample, no chain). Throws when the sample could not be read or published, or
+        /// the chain could not be sent, so that the invocation counts as failed.</summary>
         public Stream Handle(Stream input)
         {
+            InvocationEvent invocation = InvocationEvent.Read(input);
             // No synchronization context here under the Lambda runtime; Task.Run keeps it so under a test host too.
-            byte[] summary = Task.Run(() => InvokeAsync(CancellationToken.None)).GetAwaiter().GetResult();
+            byte[] summary = Task.Run(() => InvokeAsync(invocation, CancellationToken.None)).GetAwaiter().GetResult();
             return new MemoryStream(summary, writable: false);
         }
 
-        private async Task<byte[]> InvokeAsync(CancellationToken cancellationToken)
+        private async Task<byte[]> InvokeAsync(InvocationEvent invocation, CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
-            var results = new List<PublisherCycleResult>();
+            DateTime started = DateTime.UtcNow;
+            var outcome = new InvocationOutcome(invocation.Name);
             bool cold = _ready == null;
             Ready? ready = null;
             try
             {
                 ready = await ColdStartAsync(cancellationToken).ConfigureAwait(false);
-                TimeSpan spacing = SampleSpacing ?? TimeSpan.FromSeconds(ready.Configuration.SampleIntervalSeconds);
-                for (int sample = 0; sample < ready.Configuration.SamplesPerInvocation; sample++)
+                PublisherConfiguration configuration = ready.Configuration;
+                switch (invocation.Trigger)
                 {
-                    // Sample k is due at start + k × interval; a slow sample makes the next one start at once.
-                    TimeSpan wait = TimeSpan.FromTicks(spacing.Ticks * sample) - clock.Elapsed;
-                    if (wait > TimeSpan.Zero) await Delay(wait, cancellationToken).ConfigureAwait(false);
-                    // A sample that starts late gets only what is left of the function's timeout, so it fails cleanly instead of being cut off.
-                    TimeSpan budget = PublisherCycle.PrefectBudget(ready.Configuration, clock.Elapsed);
-                    results.Add(await ready.Cycle.RunOnceAsync(NullEngineLog.Instance, cancellationToken, budget).ConfigureAwait(false));
+                    case InvocationTrigger.Schedule:
+                        if (invocation.ScheduledTime is DateTime fired && SampleChain.IsLate(fired, started, ScheduleLateSeconds))
+                        {
+                            outcome.Dropped++;
+                            break;
+                        }
+                        Exception? chainFailure = null;
+                        DateTime? sampleTime = null;
+                        if (SampleChain.IsChained(configuration))
+                        {
+                            // The chain goes first, so that a failing sample 0 still leaves the minute's others to try.
+                            sampleTime = started;
+                            try
+                            {
+                                outcome.Chained = await SendChainAsync(ready, started, cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (Exception e) when (e is AwsApiException || e is ArgumentException)
+                            {
+                                chainFailure = e;
+                            }
+                        }
+                        outcome.Results.Add(await SampleAsync(ready, clock, sampleTime, cancellationToken).ConfigureAwait(false));
+                        if (chainFailure != null) throw chainFailure;
+                        break;
+
+                    case InvocationTrigger.Sample:
+                        // One record per invocation (batch size 1); a second one on time would be the same sample again.
+                        List<DateTime> onTime = invocation.Dues
+                            .Where(due => due.HasValue && SampleChain.IsChained(configuration) && !SampleChain.IsLate(due.Value, started, configuration.SampleIntervalSeconds))
+                            .Select(due => due!.Value).ToList();
+                        outcome.Dropped = invocation.Dues.Count - Math.Min(onTime.Count, 1);
+                        if (onTime.Count > 0)
+                            outcome.Results.Add(await SampleAsync(ready, clock, onTime.Max(), cancellationToken).ConfigureAwait(false));
+                        break;
+
+                    default:
+                        outcome.Results.Add(await SampleAsync(ready, clock, null, cancellationToken).ConfigureAwait(false));
+                        break;
                 }
             }
             catch (Exception exception)
@@ -79,13 +115,29 @@ namespace PrefectScaling.Publisher
                 InvocationFailure failure = InvocationFailure.From(exception, scrub);
                 // A rejected secret may have been rotated: the next invocation reads it from SSM again.
                 if (failure.SecretMayBeStale) _ready = null;
-                WriteLog(scrub(InvocationReport.FailureLine(failure, cold, results, clock.Elapsed)));
+                WriteLog(scrub(InvocationReport.FailureLine(failure, cold, outcome, clock.Elapsed)));
                 throw new PublisherFailedException(failure.Source, failure.Kind, failure.Message);
             }
 
-            var report = new InvocationReport(cold, results, clock.Elapsed);
+            var report = new InvocationReport(cold, outcome, clock.Elapsed);
             WriteLog(ready.Scrub(report.ToLogLine()));
             return report.ToSummaryJson();
+        }
+
+        // A sample gets only what is left of the function's timeout, so it fails cleanly instead of being cut off.
+        private static Task<PublisherCycleResult> SampleAsync(Ready ready, Stopwatch clock, DateTime? sampleTime, CancellationToken cancellationToken) =>
+            ready.Cycle.RunOnceAsync(NullEngineLog.Instance, cancellationToken, PublisherCycle.PrefectBudget(ready.Configuration, clock.Elapsed), publish: true, sampleTime: sampleTime);
+
+        private async Task<int> SendChainAsync(Ready ready, DateTime start, CancellationToken cancellationToken)
+        {
+            if (ready.QueueUrl == null)
+            {
+                string queue = _environment(SampleChain.QueueVariable) is string name && name.Length > 0
+                    ? name
+                    : throw new ArgumentException("The publisher samples every " + ready.Configuration.SampleIntervalSeconds + " s but its environment names no sample queue (" + SampleChain.QueueVariable + "); run Install-PrefectBacklogPublisher again.");
+                ready.QueueUrl = await SampleChain.QueueUrlAsync(ready.Aws, queue, NullEngineLog.Instance, cancellationToken).ConfigureAwait(false);
+            }
+            return await SampleChain.SendAsync(ready.Aws, ready.QueueUrl, SampleChain.Follow(start, ready.Configuration.SampleIntervalSeconds), NullEngineLog.Instance, cancellationToken).ConfigureAwait(false);
         }
 
         private async Task<Ready> ColdStartAsync(CancellationToken cancellationToken)
@@ -103,7 +155,7 @@ namespace PrefectScaling.Publisher
                 Func<string, string> scrub = settings.Redact;
                 _lastScrub = scrub;
                 PrefectConnection prefect = PrefectConnection.For(settings, PrefectHttpOptions);
-                _ready = new Ready(configuration, new PublisherCycle(configuration, prefect, aws), scrub);
+                _ready = new Ready(configuration, new PublisherCycle(configuration, prefect, aws), aws, scrub);
                 return _ready;
             }
             finally
@@ -121,16 +173,21 @@ namespace PrefectScaling.Publisher
 
         private sealed class Ready
         {
-            public Ready(PublisherConfiguration configuration, PublisherCycle cycle, Func<string, string> scrub)
+            public Ready(PublisherConfiguration configuration, PublisherCycle cycle, AwsContext aws, Func<string, string> scrub)
             {
                 Configuration = configuration;
                 Cycle = cycle;
+                Aws = aws;
                 Scrub = scrub;
             }
 
             public PublisherConfiguration Configuration { get; }
             public PublisherCycle Cycle { get; }
+            public AwsContext Aws { get; }
             public Func<string, string> Scrub { get; }
+
+            /// <summary>The sample queue's URL, asked once while warm.</summary>
+            public string? QueueUrl { get; set; }
         }
     }
 }

@@ -9,29 +9,51 @@ using PrefectScaling.Prefect;
 
 namespace PrefectScaling.Publisher
 {
+    /// <summary>What one invocation did so far: its trigger, the sample it published, the messages it chained, and
+    /// the events it dropped as too late.</summary>
+    internal sealed class InvocationOutcome
+    {
+        public InvocationOutcome(string trigger)
+        {
+            Trigger = trigger;
+        }
+
+        /// <summary>schedule, sample or direct.</summary>
+        public string Trigger { get; }
+
+        public List<PublisherCycleResult> Results { get; } = new List<PublisherCycleResult>();
+
+        /// <summary>Delayed samples sent to the queue.</summary>
+        public int Chained { get; set; }
+
+        /// <summary>Events that came too late to be their sample, so nothing was published for them.</summary>
+        public int Dropped { get; set; }
+    }
+
     /// <summary>What one invocation did: the summary it returns and the one log line it writes. It carries counts
     /// and timestamps only, never a setting or a secret.</summary>
     internal sealed class InvocationReport
     {
         private readonly bool _cold;
-        private readonly IReadOnlyList<PublisherCycleResult> _results;
+        private readonly InvocationOutcome _outcome;
         private readonly TimeSpan _duration;
 
-        public InvocationReport(bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        public InvocationReport(bool cold, InvocationOutcome outcome, TimeSpan duration)
         {
             _cold = cold;
-            _results = results;
+            _outcome = outcome;
             _duration = duration;
         }
 
-        /// <summary>{"samples":…,"queues":…,"published":…,"putMetricDataCalls":…,"prefectRequests":…,"durationMs":…,"cold":…,"timestamps":[…]}</summary>
+        /// <summary>{"samples":…,"queues":…,"published":…,"putMetricDataCalls":…,"prefectRequests":…,"durationMs":…,"cold":…,
+        /// "trigger":…,"chained":…,"dropped":…,"timestamps":[…]}</summary>
         public byte[] ToSummaryJson() => Write(null);
 
-        /// <summary>{"level":"info","event":"published",…the summary…}</summary>
+        /// <summary>{"level":"info","event":"published" (or "dropped" when it published nothing),…the summary…}</summary>
         public string ToLogLine() => Encoding.UTF8.GetString(Write(w =>
         {
             w.WriteString("level", "info");
-            w.WriteString("event", "published");
+            w.WriteString("event", _outcome.Results.Count == 0 && _outcome.Dropped > 0 ? "dropped" : "published");
         }));
 
         private byte[] Write(Action<Utf8JsonWriter>? prefix)
@@ -41,17 +63,17 @@ namespace PrefectScaling.Publisher
             {
                 w.WriteStartObject();
                 prefix?.Invoke(w);
-                WriteCounts(w, _cold, _results, _duration);
+                WriteCounts(w, _cold, _outcome, _duration);
                 w.WriteStartArray("timestamps");
-                foreach (PublisherCycleResult result in _results) w.WriteStringValue(result.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+                foreach (PublisherCycleResult result in _outcome.Results) w.WriteStringValue(result.Timestamp.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             return buffer.ToArray();
         }
 
-        /// <summary>{"level":"error","event":"failed","error":…,"kind":…,"source":…, and what was published before the failure}</summary>
-        public static string FailureLine(InvocationFailure failure, bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        /// <summary>{"level":"error","event":"failed","error":…,"kind":…,"source":…, and what was done before the failure}</summary>
+        public static string FailureLine(InvocationFailure failure, bool cold, InvocationOutcome outcome, TimeSpan duration)
         {
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer))
@@ -62,14 +84,15 @@ namespace PrefectScaling.Publisher
                 w.WriteString("error", failure.Message);
                 w.WriteString("kind", failure.Kind);
                 w.WriteString("source", failure.Source);
-                WriteCounts(w, cold, results, duration);
+                WriteCounts(w, cold, outcome, duration);
                 w.WriteEndObject();
             }
             return Encoding.UTF8.GetString(buffer.ToArray());
         }
 
-        private static void WriteCounts(Utf8JsonWriter w, bool cold, IReadOnlyList<PublisherCycleResult> results, TimeSpan duration)
+        private static void WriteCounts(Utf8JsonWriter w, bool cold, InvocationOutcome outcome, TimeSpan duration)
         {
+            IReadOnlyList<PublisherCycleResult> results = outcome.Results;
             w.WriteNumber("samples", results.Count);
             w.WriteNumber("queues", results.Count == 0 ? 0 : results.Max(r => r.Queues));
             w.WriteNumber("published", results.Sum(r => r.Published));
@@ -77,6 +100,9 @@ namespace PrefectScaling.Publisher
             w.WriteNumber("prefectRequests", results.Sum(r => r.PrefectRequests));
             w.WriteNumber("durationMs", Math.Round(duration.TotalMilliseconds, 1));
             w.WriteBoolean("cold", cold);
+            w.WriteString("trigger", outcome.Trigger);
+            w.WriteNumber("chained", outcome.Chained);
+            w.WriteNumber("dropped", outcome.Dropped);
         }
     }
 

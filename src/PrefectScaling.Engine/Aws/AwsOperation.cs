@@ -7,7 +7,7 @@ namespace PrefectScaling.Aws
     {
         /// <summary>awsQuery: form-encoded Action/Version, XML answers (CloudWatch, IAM).</summary>
         Query,
-        /// <summary>awsJson 1.0/1.1: POST / with X-Amz-Target (Application Auto Scaling, EventBridge, ECS).</summary>
+        /// <summary>awsJson 1.0/1.1: POST / with X-Amz-Target (Application Auto Scaling, EventBridge, ECS, CloudWatch Logs, SQS).</summary>
         Json,
         /// <summary>restJson1: method and path per operation (Lambda).</summary>
         RestJson,
@@ -57,9 +57,11 @@ namespace PrefectScaling.Aws
         public static readonly AwsService Iam = new AwsService("IAM", "IAM", "iam", "iam", AwsProtocol.Query, "2010-05-08", isGlobal: true);
         public static readonly AwsService Ecs = new AwsService("ECS", "ECS", "ecs", "ecs", AwsProtocol.Json, "2014-11-13", "AmazonEC2ContainerServiceV20141113", "1.1");
         public static readonly AwsService Logs = new AwsService("CloudWatchLogs", "CloudWatch Logs", "logs", "logs", AwsProtocol.Json, "2014-03-28", "Logs_20140328", "1.1");
+        /// <summary>SQS in its JSON protocol (awsJson 1.0), which moto and the SDKs speak alike.</summary>
+        public static readonly AwsService Sqs = new AwsService("SQS", "SQS", "sqs", "sqs", AwsProtocol.Json, "2012-11-05", "AmazonSQS", "1.0");
 
         /// <summary>Every service the generic clients speak to (SSM and STS use the SDK's own clients).</summary>
-        internal static readonly IReadOnlyList<AwsService> All = new[] { CloudWatch, ApplicationAutoScaling, EventBridge, Lambda, Iam, Ecs, Logs };
+        internal static readonly IReadOnlyList<AwsService> All = new[] { CloudWatch, ApplicationAutoScaling, EventBridge, Lambda, Iam, Ecs, Logs, Sqs };
     }
 
     /// <summary>One operation of one service: its name and, for rest-json, its method and path. Requests and

@@ -66,6 +66,14 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation ListTags = AwsOperation.Rest(S, "ListTags", "GET", "/2017-03-31/tags/{Resource}");
             /// <summary>Input members Resource (the function ARN) and Tags.</summary>
             public static readonly AwsOperation TagResource = AwsOperation.Rest(S, "TagResource", "POST", "/2017-03-31/tags/{Resource}");
+
+            // The event source mapping that lets the publisher's sample queue invoke it.
+            private const string Mappings = "/2015-03-31/event-source-mappings";
+            public static readonly AwsOperation CreateEventSourceMapping = AwsOperation.Rest(S, "CreateEventSourceMapping", "POST", Mappings);
+            public static readonly AwsOperation ListEventSourceMappings = AwsOperation.Rest(S, "ListEventSourceMappings", "GET", Mappings, "EventSourceArn", "FunctionName", "Marker", "MaxItems");
+            public static readonly AwsOperation GetEventSourceMapping = AwsOperation.Rest(S, "GetEventSourceMapping", "GET", Mappings + "/{UUID}");
+            public static readonly AwsOperation UpdateEventSourceMapping = AwsOperation.Rest(S, "UpdateEventSourceMapping", "PUT", Mappings + "/{UUID}");
+            public static readonly AwsOperation DeleteEventSourceMapping = AwsOperation.Rest(S, "DeleteEventSourceMapping", "DELETE", Mappings + "/{UUID}");
         }
 
         public static class Iam
@@ -98,6 +106,25 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation CreateService = AwsOperation.Json(S, "CreateService");
             public static readonly AwsOperation UpdateService = AwsOperation.Json(S, "UpdateService");
             public static readonly AwsOperation DeleteService = AwsOperation.Json(S, "DeleteService");
+        }
+
+        /// <summary>The queue of a sub-minute publisher's delayed samples (see Publisher/SampleChain.cs).</summary>
+        public static class Sqs
+        {
+            private static readonly AwsService S = AwsService.Sqs;
+            /// <summary>Input QueueName, Attributes (a map of strings), tags (a map); answers QueueUrl.</summary>
+            public static readonly AwsOperation CreateQueue = AwsOperation.Json(S, "CreateQueue");
+            /// <summary>Input QueueName; answers QueueUrl, or QueueDoesNotExist (NotFound).</summary>
+            public static readonly AwsOperation GetQueueUrl = AwsOperation.Json(S, "GetQueueUrl");
+            public static readonly AwsOperation GetQueueAttributes = AwsOperation.Json(S, "GetQueueAttributes");
+            public static readonly AwsOperation SetQueueAttributes = AwsOperation.Json(S, "SetQueueAttributes");
+            /// <summary>Answers Tags (a map).</summary>
+            public static readonly AwsOperation ListQueueTags = AwsOperation.Json(S, "ListQueueTags");
+            public static readonly AwsOperation DeleteQueue = AwsOperation.Json(S, "DeleteQueue");
+            /// <summary>Answers Successful and Failed: a batch can fail in part.</summary>
+            public static readonly AwsOperation SendMessageBatch = AwsOperation.Json(S, "SendMessageBatch");
+            public static readonly AwsOperation ReceiveMessage = AwsOperation.Json(S, "ReceiveMessage");
+            public static readonly AwsOperation DeleteMessage = AwsOperation.Json(S, "DeleteMessage");
         }
 
         /// <summary>The publisher's log group: created with a retention by Install, deleted by Uninstall.</summary>

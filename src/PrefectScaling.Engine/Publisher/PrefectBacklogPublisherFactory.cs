@@ -92,6 +92,7 @@ namespace PrefectScaling.Publisher
                 else if ((string?)state.Target["Arn"] != state.FunctionArn) problems.Add("The rule's target is " + (string?)state.Target["Arn"] + ", not the function.");
             }
             if (function != null && state.Permission == null) problems.Add("The function has no permission for the rule to invoke it.");
+            problems.AddRange(PublisherQueuePlan.Problems(state, read));
             info.Problems = problems;
             info.Consistent = problems.Count == 0;
             return info;

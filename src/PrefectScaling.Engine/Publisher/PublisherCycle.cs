@@ -64,8 +64,9 @@ namespace PrefectScaling.Publisher
 
         /// <summary>One cycle. Every Prefect request of it shares one deadline: the connection's, or
         /// <paramref name="prefectBudget"/> when that is shorter. With <paramref name="publish"/> false it reads and
-        /// builds the data but sends nothing (Test-PrefectBacklogPublisher -WhatIf).</summary>
-        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true)
+        /// builds the data but sends nothing (Test-PrefectBacklogPublisher -WhatIf). With <paramref name="sampleTime"/>
+        /// the data carry that time (a chained sample's due time, <see cref="SampleChain"/>) instead of the count's.</summary>
+        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true, DateTime? sampleTime = null)
         {
             var clock = Stopwatch.StartNew();
             int requestsBefore = _prefect.Client.RequestCount;
@@ -91,7 +92,7 @@ namespace PrefectScaling.Publisher
                 WorkQueue = c.WorkQueue,
                 Measure = c.Measure,
                 Count = c.Count,
-                Timestamp = c.Timestamp,
+                Timestamp = sampleTime ?? c.Timestamp,
             }, _configuration.Metric, now)));
             if (_configuration.Cluster != null && _configuration.Service != null && data.Count > 0)
             {
@@ -102,7 +103,7 @@ namespace PrefectScaling.Publisher
             int calls = data.Count == 0 || !publish ? 0 : await new MetricPublisher(_aws).PublishAsync(data, log, cancellationToken).ConfigureAwait(false);
             return new PublisherCycleResult
             {
-                Timestamp = now,
+                Timestamp = sampleTime ?? now,
                 Queues = backlog.Counts.Select(c => c.WorkQueueId).Distinct().Count(),
                 Published = publish ? data.Count : 0,
                 PutMetricDataCalls = calls,

@@ -44,14 +44,16 @@ namespace PrefectScaling.Publisher
         /// <summary>Seconds: the function's timeout.</summary>
         public int Timeout => TimeoutFor(Configuration.SampleIntervalSeconds);
 
-        /// <summary>Seconds kept for the AWS calls of an invocation (the secret at a cold start, DescribeServices, PutMetricData).</summary>
+        /// <summary>Seconds kept for the AWS calls of an invocation (the secret at a cold start, the chain's
+        /// SendMessageBatch, DescribeServices, PutMetricData).</summary>
         public const int AwsAllowanceSeconds = 30;
 
-        /// <summary>The function's timeout, derived from the Prefect read's deadline so that it is always longer: the
-        /// minute over which samples start, one whole read, and the AWS calls. The function gives a late sample only
-        /// what is left (<see cref="PublisherCycle.PrefectBudget"/>), so it is never cut off mid-read.</summary>
+        /// <summary>The function's timeout: what one sample needs, whatever the interval, since every invocation
+        /// takes one sample (<see cref="SampleChain"/>): one whole Prefect read within its deadline, and the AWS calls.
+        /// The function gives a read only what is left of it (<see cref="PublisherCycle.PrefectBudget"/>), so a read is
+        /// never cut off midway.</summary>
         public static int TimeoutFor(int sampleIntervalSeconds) =>
-            (sampleIntervalSeconds < 60 ? 60 : 0) + Prefect.PrefectHttpOptions.DefaultDeadlineSeconds + AwsAllowanceSeconds;
+            Prefect.PrefectHttpOptions.DefaultDeadlineSeconds + AwsAllowanceSeconds;
 
         /// <summary>Everything the installer tags: ours, then the user's.</summary>
         public Dictionary<string, string> AllTags()

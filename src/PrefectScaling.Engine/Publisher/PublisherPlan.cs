@@ -15,11 +15,13 @@ namespace PrefectScaling.Publisher
     {
         private readonly AwsContext _aws;
         private readonly LambdaWaiter _lambda;
+        private readonly PublisherQueuePlan _sampleQueue;
 
         public PublisherPlan(AwsContext aws)
         {
             _aws = aws;
             _lambda = new LambdaWaiter(aws);
+            _sampleQueue = new PublisherQueuePlan(aws);
         }
 
         /// <summary>The changes that make the publisher match the spec, in the order they must be made.</summary>
@@ -35,6 +37,7 @@ namespace PrefectScaling.Publisher
             if (current.Function != null && !current.FunctionIsManaged) taken.Add("Lambda function " + names.FunctionName);
             if (current.Rule != null && !current.RuleIsManaged) taken.Add("EventBridge rule " + names.RuleName);
             if (spec.RoleArn == null && current.Role != null && !current.RoleIsManaged) taken.Add("IAM role " + names.RoleName + " (pass -RoleArn to run the function with it)");
+            taken.AddRange(PublisherQueuePlan.Taken(spec, current));
             if (taken.Count > 0)
                 throw new ResourceOwnershipException("PublisherNameTaken", "These exist but PrefectScaling did not make them for the publisher " + spec.Name + ": " + string.Join("; ", taken) +
                     ". Nothing was changed; choose another -Name, or remove them yourself.");
@@ -134,6 +137,9 @@ namespace PrefectScaling.Publisher
                 }
             }
 
+            // 4b. Sub-minute sampling: the queue of delayed samples and its mapping to the function (or their removal).
+            changes.AddRange(_sampleQueue.PlanInstall(spec, current));
+
             // 5. The schedule, its target and the permission that lets exactly this rule invoke the function.
             if (current.Rule == null || (string?)current.Rule["ScheduleExpression"] != spec.Schedule || (string?)current.Rule["State"] != "ENABLED")
             {
@@ -207,13 +213,16 @@ namespace PrefectScaling.Publisher
             if (current.LogGroup != null && current.LogGroupIsManaged)
                 changes.Add(new AwsChange(names.LogGroupName, "Delete CloudWatch Logs log group", (log, ct) => _aws.InvokeAsync(AwsOperations.Logs.DeleteLogGroup,
                     new JsonObject { ["logGroupName"] = names.LogGroupName }, log, ct)));
+            changes.AddRange(_sampleQueue.PlanUninstall(current));
             return changes;
         }
 
         /// <summary>CreateFunction's and UpdateFunctionConfiguration's input, without the code.</summary>
         internal static JsonObject FunctionConfiguration(PublisherInstallSpec spec, string roleArn)
         {
-            var variables = new JsonObject(spec.Configuration.ToEnvironment().OrderBy(v => v.Key, StringComparer.Ordinal)
+            Dictionary<string, string> environment = spec.Configuration.ToEnvironment();
+            SampleChain.AddEnvironment(environment, spec.Name, spec.Configuration);
+            var variables = new JsonObject(environment.OrderBy(v => v.Key, StringComparer.Ordinal)
                 .Select(v => new KeyValuePair<string, JsonNode?>(v.Key, v.Value)));
             var configuration = new JsonObject
             {

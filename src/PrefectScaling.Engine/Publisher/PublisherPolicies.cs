@@ -72,6 +72,7 @@ namespace PrefectScaling.Publisher
                     ["Resource"] = "*",
                 });
             }
+            foreach (JsonObject statement in PublisherQueuePlan.Statements(spec, at)) statements.Add(statement);
             return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };
         }
     }

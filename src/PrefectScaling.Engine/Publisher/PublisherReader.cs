@@ -79,6 +79,7 @@ namespace PrefectScaling.Publisher
                     state.LogGroupIsManaged = TagsNamePublisher(tags?["tags"], name);
                 }
             }
+            state.SampleQueue = await PublisherQueuePlan.ReadAsync(_aws, state, log, ct).ConfigureAwait(false);
             return state;
         }
 

@@ -66,6 +66,9 @@ namespace PrefectScaling.Publisher
         /// that function's logs; the first release created it without tags).</summary>
         public bool LogGroupIsManaged { get; internal set; }
 
+        /// <summary>The sample queue of sub-minute sampling and its event source mapping.</summary>
+        public SampleQueueState SampleQueue { get; internal set; } = new SampleQueueState();
+
         /// <summary>Parts of the module's that exist, as "kind name": what a half-finished install left.</summary>
         public List<string> Found()
         {
@@ -75,6 +78,7 @@ namespace PrefectScaling.Publisher
             if (Role != null && RoleIsManaged) found.Add("IAM role " + Names.RoleName);
             if (SecretParameterExists) found.Add("SSM parameter " + Names.SecretParameterName);
             if (LogGroup != null && LogGroupIsManaged) found.Add("log group " + Names.LogGroupName);
+            if (SampleQueue.QueueUrl != null && SampleQueue.QueueIsManaged) found.Add("SQS queue " + SampleQueue.QueueName);
             return found;
         }
 
@@ -86,6 +90,7 @@ namespace PrefectScaling.Publisher
             if (Rule != null && !RuleIsManaged) others.Add("the EventBridge rule " + Names.RuleName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
             if (Role != null && !RoleIsManaged) others.Add("the IAM role " + Names.RoleName + " (not tagged by PrefectScaling for this publisher, or not trusted by lambda.amazonaws.com alone)");
             if (LogGroup != null && !LogGroupIsManaged) others.Add("the log group " + Names.LogGroupName + " (no PrefectScaling tags and no function of the module's)");
+            if (SampleQueue.QueueUrl != null && !SampleQueue.QueueIsManaged) others.Add("the SQS queue " + SampleQueue.QueueName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
             return others;
         }
 

@@ -157,37 +157,6 @@ public sealed class HandlerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_later_sample_that_fails_fails_the_invocation_after_the_earlier_sample_was_published()
-    {
-        await using PrefectEmulatorServer prefect = await StartPrefectAsync();
-        Setup setup = await new Setup(_moto, prefect.ApiUrl, PublisherSecretKind.AuthString, AuthString, c =>
-        {
-            c.SampleIntervalSeconds = 30;
-            c.Metric.StorageResolution = 1;
-        }).StoreSecretAsync();
-        Function function = setup.NewFunction();
-        // A spacing no first sample can outlast, so the second sample always waits; the wait itself is skipped.
-        function.SampleSpacing = TimeSpan.FromMinutes(10);
-        int waits = 0;
-        function.Delay = (wait, ct) =>
-        {
-            waits++;
-            prefect.AddFault(new FaultRule { Kind = FaultKind.ServiceUnavailable, Count = -1 });
-            return Task.CompletedTask;
-        };
-
-        using var console = new ConsoleCapture();
-        PublisherFailedException thrown = Assert.Throws<PublisherFailedException>(() => Setup.Invoke(function));
-        Assert.Equal("prefect", thrown.Source);
-        JsonObject line = Assert.Single(console.JsonLines);
-        Assert.Equal("failed", (string?)line["event"]);
-        Assert.Equal(1, (int)line["samples"]!);
-        Assert.Equal(2, (int)line["published"]!);
-        Assert.Equal(2, (await setup.CloudWatch(_aws).ListAsync(setup.Namespace)).Count);
-        Assert.Equal(1, waits);
-    }
-
-    [Fact]
     public async Task The_api_key_appears_nowhere_the_function_writes()
     {
         string canary = "pnu_CANARY" + Guid.NewGuid().ToString("N");
@@ -226,55 +195,6 @@ public sealed class HandlerTests : IAsyncLifetime
         string scrubbed = basic("raw " + auth + " and Basic " + encoded);
         Assert.DoesNotContain("CANARY", scrubbed, StringComparison.Ordinal);
         Assert.DoesNotContain(encoded, scrubbed, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData(10, 6)]
-    [InlineData(15, 4)]
-    public async Task Sub_minute_sampling_publishes_several_high_resolution_samples_with_distinct_timestamps(int interval, int samples)
-    {
-        await using PrefectEmulatorServer prefect = await StartPrefectAsync();
-        using var proxy = new RecordingProxy(_moto.Url);
-        Setup setup = await new Setup(_moto, prefect.ApiUrl, PublisherSecretKind.AuthString, AuthString, c =>
-        {
-            c.SampleIntervalSeconds = interval;
-            c.Metric.StorageResolution = 1;
-        }, endpointUrl: proxy.Url).StoreSecretAsync();
-        Function function = setup.NewFunction();
-        // The same schedule, shortened: interval × 0.15 seconds apart (1.5 s or more, so that samples land in distinct
-        // seconds even when the first one also pays for the cold start).
-        double spacing = interval * 0.15;
-        function.SampleSpacing = TimeSpan.FromSeconds(spacing);
-        var waits = new List<TimeSpan>();
-        function.Delay = (wait, ct) => { waits.Add(wait); return Task.Delay(wait, ct); };
-
-        JsonObject summary;
-        using (var console = new ConsoleCapture())
-        {
-            summary = Setup.Invoke(function);
-            Assert.Single(console.Lines);
-        }
-
-        Assert.Equal(samples, (int)summary["samples"]!);
-        Assert.Equal(samples * 2, (int)summary["published"]!);
-        Assert.Equal(samples, (int)summary["putMetricDataCalls"]!);
-        List<DateTime> stamps = summary["timestamps"]!.AsArray().Select(t => DateTime.Parse((string)t!, null, System.Globalization.DateTimeStyles.AdjustToUniversal)).ToList();
-        Assert.Equal(samples, stamps.Distinct().Count());
-        for (int k = 1; k < samples; k++)
-            // Early by at most the second the timestamps are cut to; late by a busy machine's scheduling, never a whole spacing.
-            Assert.InRange((stamps[k] - stamps[0]).TotalSeconds, k * spacing - 1.0, k * spacing + Math.Min(3.0, spacing - 0.1));
-        Assert.Equal(samples - 1, waits.Count);
-
-        // Each sample went out on its own, as high-resolution data.
-        List<ProxiedRequest> puts = proxy.Calls("PutMetricData").ToList();
-        Assert.Equal(samples, puts.Count);
-        Assert.All(puts, p => Assert.Contains("StorageResolution=1&", p.Body + "&"));
-        Assert.DoesNotContain(puts, p => p.Body.Contains("StorageResolution=60", StringComparison.Ordinal));
-
-        List<Point> points = await setup.CloudWatch(_aws).StatisticsAsync(setup.Namespace, "LateFlowRuns", 1, ("WorkPool", Scenario.Pool), ("WorkQueue", "default"));
-        Assert.Equal(samples, points.Count);
-        Assert.All(points, p => { Assert.Equal(3, p.Maximum); Assert.Equal(1, p.SampleCount); });
-        Assert.Equal(samples, points.Select(p => p.Timestamp).Distinct().Count());
     }
 
     [Fact]

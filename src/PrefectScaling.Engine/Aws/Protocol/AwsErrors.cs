@@ -23,7 +23,7 @@ namespace PrefectScaling.Aws.Protocol
         private static readonly HashSet<string> NotFoundCodes = Set(
             "ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity", "ObjectNotFoundException", "ParameterNotFound",
             "ClusterNotFoundException", "ServiceNotFoundException", "NotFoundException", "NotFound", "ResourceNotFoundFault",
-            "ParameterVersionNotFound");
+            "ParameterVersionNotFound", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue");
         private static readonly HashSet<string> AccessDeniedCodes = Set(
             "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException", "UnrecognizedClientException",
             "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "ExpiredToken",
@@ -38,7 +38,7 @@ namespace PrefectScaling.Aws.Protocol
             "ResourceConflictException", "ConflictException", "EntityAlreadyExists", "ResourceAlreadyExistsException",
             "ResourceInUseException", "DeleteConflict", "ConcurrentModificationException", "ConcurrentUpdateException",
             "ParameterAlreadyExists", "ResourceInUse", "ClusterContainsServicesException", "ClusterContainsTasksException",
-            "ServiceNotActiveException", "ConcurrentModification");
+            "ServiceNotActiveException", "ConcurrentModification", "QueueAlreadyExists", "QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently");
         private static readonly HashSet<string> ThrottledCodes = Set(
             "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
             "RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException",
