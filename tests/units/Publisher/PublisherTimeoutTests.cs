@@ -3,31 +3,32 @@ using Xunit;
 
 namespace PrefectScaling.Publisher.Tests;
 
-/// <summary>How the publisher's function shares its Lambda timeout between the samples of a minute.</summary>
+/// <summary>The publisher's Lambda timeout: what one sample needs, since every invocation takes one sample.</summary>
 public sealed class PublisherTimeoutTests
 {
     [Fact]
-    public void ALateSampleGetsOnlyWhatIsLeftOfTheFunctionsTimeout()
+    public void A_sample_gets_only_what_is_left_of_the_functions_timeout()
     {
         var every10 = new PublisherConfiguration { SampleIntervalSeconds = 10 };
         var everyMinute = new PublisherConfiguration();
-        Assert.Equal(TimeSpan.FromSeconds(60), PublisherCycle.PrefectBudget(everyMinute, TimeSpan.Zero));
-        Assert.Equal(TimeSpan.FromSeconds(120), PublisherCycle.PrefectBudget(every10, TimeSpan.Zero));
-        // The sixth sample, started 100 s in after slow ones: 20 s, then nothing.
-        Assert.Equal(TimeSpan.FromSeconds(20), PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(100)));
-        Assert.True(PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(125)) <= TimeSpan.Zero);
+        Assert.Equal(TimeSpan.FromSeconds(PrefectHttpOptions.DefaultDeadlineSeconds), PublisherCycle.PrefectBudget(everyMinute, TimeSpan.Zero));
+        Assert.Equal(PublisherCycle.PrefectBudget(everyMinute, TimeSpan.Zero), PublisherCycle.PrefectBudget(every10, TimeSpan.Zero));
+        // A cold start that took 45 s leaves its sample 15 s, then nothing.
+        Assert.Equal(TimeSpan.FromSeconds(15), PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(45)));
+        Assert.True(PublisherCycle.PrefectBudget(every10, TimeSpan.FromSeconds(61)) <= TimeSpan.Zero);
     }
 
     [Fact]
-    public void TheFunctionTimeoutIsLongerThanTheReadDeadlineForEverySampleInterval()
+    public void The_timeout_is_one_read_and_the_aws_calls_whatever_the_interval()
     {
+        int oneSample = PrefectHttpOptions.DefaultDeadlineSeconds + PublisherInstallSpec.AwsAllowanceSeconds;
         foreach (int interval in new[] { 60, 30, 20, 15, 10 })
         {
-            int timeout = PublisherInstallSpec.TimeoutFor(interval);
-            // The last sample starts up to a minute in; its read then gets the whole deadline, and AWS its allowance.
-            int lastStart = interval < 60 ? 60 : 0;
-            Assert.True(timeout >= lastStart + PrefectHttpOptions.DefaultDeadlineSeconds + PublisherInstallSpec.AwsAllowanceSeconds, interval + " s: " + timeout);
-            Assert.True(timeout <= 900, "Lambda allows 900 s");
+            // Nothing waits for a later sample inside the invocation any more: no minute is added for sub-minute sampling.
+            Assert.Equal(oneSample, PublisherInstallSpec.TimeoutFor(interval));
+            var spec = new PublisherInstallSpec();
+            spec.Configuration.SampleIntervalSeconds = interval;
+            Assert.Equal(oneSample, spec.Timeout);
         }
     }
 }
