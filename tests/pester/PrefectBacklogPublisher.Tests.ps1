@@ -95,9 +95,40 @@ Describe 'The scheduled publisher on moto' {
         Uninstall-PrefectBacklogPublisher @aws -Force | Out-Null
         $check = Test-AwsSignature $proxy -AccessKey testing -SecretKey testing
         $check.matched | Should -Be $check.checked
-        $check.results.service | Sort-Object -Unique | Should -Be @('events', 'iam', 'lambda', 'logs', 'ssm', 'sts')
+        # sqs: Install and Uninstall look for a sample queue even when sampling once a minute (one may be left over).
+        $check.results.service | Sort-Object -Unique | Should -Be @('events', 'iam', 'lambda', 'logs', 'sqs', 'ssm', 'sts')
         # Lambda paths with names are escaped as the SDK escapes them and still verify.
         ($check.results | Where-Object { $_.service -eq 'lambda' -and $_.path -like '*functions/prefect-backlog-publisher*' }) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'gives a sub-minute publisher one sample queue and one mapping, converges, signs SQS as botocore does, and removes them' {
+        $chained = @{ SampleIntervalSeconds = 10; StorageResolution = 1 }
+        function Get-SampleQueue { @((Invoke-Cli sqs list-queues).QueueUrls | Where-Object { $_ -like '*/prefect-backlog-publisher-samples' }) }
+        function Get-SampleMapping { @((Invoke-Cli lambda list-event-source-mappings --function-name prefect-backlog-publisher).EventSourceMappings) }
+
+        Install-PrefectBacklogPublisher @aws @install @chained
+        Get-SampleQueue | Should -HaveCount 1
+        $mapping = Get-SampleMapping
+        $mapping | Should -HaveCount 1
+        $mapping[0].BatchSize | Should -Be 1
+        $mapping[0].EventSourceArn | Should -Be 'arn:aws:sqs:us-east-1:123456789012:prefect-backlog-publisher-samples'
+        $function = (Invoke-Cli lambda get-function --function-name prefect-backlog-publisher).Configuration
+        $function.Timeout | Should -Be 90
+        $function.Environment.Variables.PREFECTSCALING_SAMPLE_QUEUE | Should -Be 'prefect-backlog-publisher-samples'
+        (Get-PrefectBacklogPublisher @aws).Problems | Should -BeNullOrEmpty
+
+        Clear-AwsCapturedRequest $proxy
+        Install-PrefectBacklogPublisher @aws @install @chained
+        Get-Mutation | Should -BeNullOrEmpty
+        Get-SampleMapping | Should -HaveCount 1
+
+        $removed = Uninstall-PrefectBacklogPublisher @aws -Force
+        $removed.Action | Should -Contain 'Delete SQS queue'
+        Get-SampleQueue | Should -BeNullOrEmpty
+        Get-SampleMapping | Should -BeNullOrEmpty
+        $check = Test-AwsSignature $proxy -AccessKey testing -SecretKey testing
+        $check.matched | Should -Be $check.checked
+        $check.results.service | Should -Contain 'sqs'
     }
 
     It 'reports what is installed and what is broken' {
