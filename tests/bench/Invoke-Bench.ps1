@@ -68,5 +68,16 @@ Write-Host "`nThe publisher function (150 late runs, one sample per invocation):
 $function | Select-Object queues, lateRuns, coldMs, warmMsMedian, warmMsMax, peakWorkingSetMB, prefectRequestsCold, prefectRequestsWarm, published, putMetricDataCalls |
     Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 
+# Sampling every 10 s: the scheduled invocation also sends the minute's other samples to a queue on moto, and each
+# chained sample is an invocation of its own (an SQS event). What one invocation costs is what Lambda bills.
+$chain = foreach ($queues in 1, 100, 1000) {
+    $json = & dotnet $harness --publisher-dir $publisherDir --queues $queues --late-runs 150 --warm 5 --sample-interval 10
+    if ($LASTEXITCODE) { throw "The chained-sampling bench failed for $queues queues." }
+    $json | ConvertFrom-Json
+}
+Write-Host "`nThe publisher function sampling every 10 s (150 late runs; warmMs: the scheduled invocation, warmSampleMs: a chained one):"
+$chain | Select-Object queues, coldMs, warmMsMedian, warmMsMax, warmSampleMsMedian, warmSampleMsMax, chainedPerMinute, peakWorkingSetMB, published |
+    Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+
 # Import time: the module's import against a bare pwsh (see Measure-Import.ps1).
 & (Join-Path $PSScriptRoot 'Measure-Import.ps1') -ModulePath $ModulePath -Rounds $ImportRounds
