@@ -4,7 +4,7 @@ Describe 'Scaling touches only what the module made, against moto' {
         $moto = Start-MotoServer
         $proxy = Start-AwsCaptureProxy -UpstreamUrl $moto.Url
         $aws = @{ EndpointUrl = $proxy.Url; Region = 'us-east-1'; AccessKey = 'testing'; SecretKey = 'testing' }
-        $step = @{ WorkQueue = 'etl'; MinCapacity = 0; MaxCapacity = 4; StepScaling = $true; WarningAction = 'SilentlyContinue' }
+        $step = @{ WorkPool = 'etl'; MinCapacity = 0; MaxCapacity = 4; StepScaling = $true; WarningAction = 'SilentlyContinue' }
 
         # A capture proxy that can also hold one PutScalingPolicy until the test releases it (tests/emulators/aws/capture_proxy.py).
         $gateDir = Join-Path ([IO.Path]::GetTempPath()) "prefectscaling-gate-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
@@ -116,15 +116,15 @@ Describe 'Scaling touches only what the module made, against moto' {
         (Get-Alarm).Namespace | Should -Be 'Mine'
     }
 
-    It 'replaces what the first release made for the scope, and removes it' {
+    It 'replaces what the first release made for the service, of every scope, and removes it' {
         New-EcsService prod agent
         Invoke-Cli application-autoscaling register-scalable-target --service-namespace ecs --resource-id service/prod/agent --scalable-dimension ecs:service:DesiredCount --min-capacity 0 --max-capacity 4 | Out-Null
         New-FirstReleaseStepScaling prod agent etl
         New-FirstReleaseStepScaling prod agent other
         Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent @step
         $names = (Get-Policy prod agent).PolicyName
-        $names | Should -HaveCount 4
-        @($names | Where-Object { $_ -like 'PrefectScaling-prod-agent-etl*' }) | Should -BeNullOrEmpty
+        $names | Should -HaveCount 2
+        @($names | Where-Object { $_ -like 'PrefectScaling-prod-agent-*' }) | Should -BeNullOrEmpty
         @($names | Where-Object { $_ -match '^PrefectScaling/prod/agent/etl~[0-9a-f]{16}:(in|out)$' }) | Should -HaveCount 2
         (Get-Alarm).AlarmName | Should -Be ((Get-Policy prod agent).PolicyName | Sort-Object)
 
@@ -188,14 +188,14 @@ Describe 'Scaling touches only what the module made, against moto' {
             New-EcsService prod agent
             New-Item -ItemType File (Join-Path $gateDir 'arm') -Force | Out-Null
             $script = "Import-Module '$ModulePath'; Set-PrefectEcsScalingPolicy -EndpointUrl '$($gate.Url)' -Region us-east-1 -AccessKey testing -SecretKey testing " +
-                      '-Cluster prod -Service agent -WorkQueue etl -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningVariable w -WarningAction SilentlyContinue; $w | ForEach-Object { "WARN: $_" }'
+                      '-Cluster prod -Service agent -WorkPool etl -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningVariable w -WarningAction SilentlyContinue; $w | ForEach-Object { "WARN: $_" }'
             $job = Start-ThreadJob { & dotnet pwsh -NoProfile -NonInteractive -Command $using:script 2>&1 }
             try {
                 $clock = [Diagnostics.Stopwatch]::StartNew()
                 while (-not (Test-Path (Join-Path $gateDir 'held')) -and $clock.Elapsed.TotalSeconds -lt 90 -and $job.State -in 'NotStarted', 'Running') { Start-Sleep -Milliseconds 100 }
                 Test-Path (Join-Path $gateDir 'held') | Should -BeTrue -Because ($job | Receive-Job -Keep | Out-String)
                 # The step run has planned on an empty service; target tracking is written on the same scope now.
-                Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent -WorkQueue etl -MinCapacity 0 -MaxCapacity 4 -TargetTracking -WarningAction SilentlyContinue
+                Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent -WorkPool etl -MinCapacity 0 -MaxCapacity 4 -TargetTracking -WarningAction SilentlyContinue
                 (Get-Policy prod agent).PolicyType | Should -Be 'TargetTrackingScaling'
             }
             finally { New-Item -ItemType File (Join-Path $gateDir 'release') -Force | Out-Null }
@@ -213,7 +213,7 @@ Describe 'Scaling touches only what the module made, against moto' {
         It 'leaves one kind when the two run at the same time' {
             New-EcsService prod agent
             $common = "Import-Module '$ModulePath'; Set-PrefectEcsScalingPolicy -EndpointUrl '$($proxy.Url)' -Region us-east-1 -AccessKey testing -SecretKey testing " +
-                      '-Cluster prod -Service agent -WorkQueue etl -MinCapacity 0 -MaxCapacity 4 -WarningAction SilentlyContinue '
+                      '-Cluster prod -Service agent -WorkPool etl -MinCapacity 0 -MaxCapacity 4 -WarningAction SilentlyContinue '
             $jobs = foreach ($kind in '-StepScaling', '-TargetTracking') {
                 Start-ThreadJob -ArgumentList "$common $kind" { param($s) & dotnet pwsh -NoProfile -NonInteractive -Command $s 2>&1 }
             }
@@ -231,8 +231,8 @@ Describe 'Scaling touches only what the module made, against moto' {
 
     Context 'inputs checked before any call' {
         It 'refuses <Name>' -ForEach @(
-            @{ Name = 'a wildcard queue'; Splat = @{ WorkQueue = 'etl-*'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'exact name' }
-            @{ Name = 'a wildcard pool'; Splat = @{ WorkPool = 'ecs-?'; WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'exact name' }
+            @{ Name = 'a wildcard queue'; Splat = @{ WorkQueue = 'etl-*'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'names its scope exactly' }
+            @{ Name = 'a wildcard pool'; Splat = @{ WorkPool = 'ecs-?'; WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'names its scope exactly' }
             @{ Name = 'an alarm period of 0'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; StepScaling = $true; AlarmPeriod = 0 }; Match = 'not 0' }
             @{ Name = 'a target past CloudWatch''s range'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; TargetValue = 1e200 }; Match = '1.174271e+108' }
             @{ Name = 'a negative cooldown'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; ScaleInCooldown = -1 }; Match = '0 seconds or more' }
@@ -246,8 +246,9 @@ Describe 'Scaling touches only what the module made, against moto' {
 
         It 'takes an escaped wildcard character as the name itself' {
             New-EcsService prod agent
-            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent -WorkQueue 'etl`?' -MinCapacity 0 -MaxCapacity 2 -WarningAction SilentlyContinue
-            (Get-Policy prod agent).TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Dimensions.Value | Should -Contain 'etl?'
+            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent -WorkPool 'etl`?' -MinCapacity 0 -MaxCapacity 2 -WarningAction SilentlyContinue
+            (Get-Policy prod agent).PolicyName | Should -Match '^PrefectScaling/prod/agent/etl%3F~[0-9a-f]{16}$'
+            (Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service agent).Scope | Should -Be 'pool etl?'
         }
 
         It 'refuses a cluster ARN for Get and Remove too' {

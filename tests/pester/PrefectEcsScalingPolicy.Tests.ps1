@@ -1,6 +1,7 @@
 Describe 'ECS scaling policies against moto' {
     BeforeAll {
         . (Join-Path $PSScriptRoot 'Common.ps1')
+        $prefect = Start-PrefectEmulator -Mode V3 -SeedPath $SeedPath -Configuration $Configuration
         $moto = Start-MotoServer
         $proxy = Start-AwsCaptureProxy -UpstreamUrl $moto.Url
         $aws = @{ EndpointUrl = $proxy.Url; Region = 'us-east-1'; AccessKey = 'testing'; SecretKey = 'testing' }
@@ -25,10 +26,54 @@ Describe 'ECS scaling policies against moto' {
 
         # The requests that change AWS (everything but reads).
         function Get-Mutation { @(Get-AwsCapturedRequest $proxy | Where-Object { $_.Action -notmatch '^(Describe|List|Get)' }) }
+
+        # A series as text: namespace/name {dimensions sorted by name}, from a metric object as AWS answers it.
+        function Format-Series($Metric) {
+            "$($Metric.Namespace)/$($Metric.MetricName) {$((@($Metric.Dimensions) | Sort-Object Name | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',')}"
+        }
+
+        # Every metric the service's policies and alarms read, as AWS holds them: target tracking's metric or its
+        # metric-math inputs, each alarm's metric or its metric-math inputs.
+        function Get-SeriesRead {
+            $state = Get-AwsScalingState
+            foreach ($p in $state.Policies) {
+                $spec = $p.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification
+                if ($spec.MetricName) { Format-Series $spec }
+                foreach ($q in @($spec.Metrics)) { if ($q.MetricStat) { Format-Series $q.MetricStat.Metric } }
+            }
+            foreach ($a in $state.Alarms) {
+                if ($a.MetricName) { Format-Series $a }
+                foreach ($q in @($a.Metrics)) { if ($q.MetricStat) { Format-Series $q.MetricStat.Metric } }
+            }
+        }
+
+        # What CloudWatch holds: every series with its exact dimensions.
+        function Get-SeriesPublished { (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch list-metrics).Metrics | ForEach-Object { Format-Series $_ } }
+
+        # What the module's first release made for a step-scaling scope of one queue: its names, no tags.
+        function New-FirstReleaseStepScaling([string] $Queue) {
+            foreach ($suffix in ':out', ':in') {
+                $name = "PrefectScaling-prod-prefect-agent-$Queue$suffix"
+                $config = if ($suffix -eq ':out') { '{"AdjustmentType":"ChangeInCapacity","StepAdjustments":[{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}],"Cooldown":60,"MetricAggregationType":"Maximum"}' }
+                          else { '{"AdjustmentType":"ChangeInCapacity","StepAdjustments":[{"MetricIntervalUpperBound":0,"ScalingAdjustment":-1}],"Cooldown":300,"MetricAggregationType":"Maximum"}' }
+                $arn = (Invoke-AwsCli -EndpointUrl $moto.Url application-autoscaling put-scaling-policy --service-namespace ecs --resource-id $resourceId --scalable-dimension ecs:service:DesiredCount `
+                    --policy-name $name --policy-type StepScaling --step-scaling-policy-configuration $config).PolicyARN
+                Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch put-metric-alarm --alarm-name $name --namespace Prefect --metric-name LateFlowRuns --dimensions "Name=WorkQueue,Value=$Queue" `
+                    --statistic Maximum --period 60 --evaluation-periods 1 --threshold 1 --comparison-operator GreaterThanOrEqualToThreshold --alarm-actions $arn | Out-Null
+            }
+        }
+
+        # A Set in a child session, where -WhatIf's lines can be read.
+        function Invoke-ChildSet([string] $Arguments) {
+            $script = "Import-Module '$ModulePath'; Set-PrefectEcsScalingPolicy -EndpointUrl '$($proxy.Url)' -Region us-east-1 -AccessKey testing -SecretKey testing " +
+                      "-Cluster prod -Service prefect-agent $Arguments -WarningVariable w -WarningAction SilentlyContinue; `$w | ForEach-Object { ""WARN: `$_"" }"
+            (& dotnet pwsh -NoProfile -NonInteractive -Command $script 2>&1) | Out-String
+        }
     }
     AfterAll {
         if ($proxy) { Stop-AwsCaptureProxy $proxy }
         if ($moto) { Stop-MotoServer $moto }
+        if ($prefect) { Stop-PrefectEmulator $prefect }
     }
     BeforeEach {
         Reset-MotoServer $moto
@@ -37,7 +82,7 @@ Describe 'ECS scaling policies against moto' {
     }
 
     Describe 'Set-PrefectEcsScalingPolicy -TargetTracking' {
-        It 'registers the target and puts one target-tracking policy on the published metric' {
+        It 'registers the target and puts one target-tracking policy on the binding''s backlog' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool ecs-workers -WorkQueue default -MinCapacity 1 -MaxCapacity 10 -TargetValue 2 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
             $state.Targets | Should -HaveCount 1
@@ -50,16 +95,14 @@ Describe 'ECS scaling policies against moto' {
             $policy.PolicyType | Should -Be 'TargetTrackingScaling'
             $config = $policy.TargetTrackingScalingPolicyConfiguration
             $config.TargetValue | Should -Be 2
-            $config.CustomizedMetricSpecification.Namespace | Should -Be 'Prefect'
-            $config.CustomizedMetricSpecification.MetricName | Should -Be 'LateFlowRuns'
-            ($config.CustomizedMetricSpecification.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',' | Should -Be 'WorkPool=ecs-workers,WorkQueue=default'
+            Format-Series $config.CustomizedMetricSpecification | Should -Be 'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}'
             $config.ScaleOutCooldown | Should -Be 60
             $config.ScaleInCooldown | Should -Be 300
             $state.Alarms | Where-Object AlarmName -like 'PrefectScaling*' | Should -BeNullOrEmpty
         }
 
         It 'changes nothing when run again, three times over, and says so' {
-            $set = @{ WorkQueue = 'default'; MinCapacity = 0; MaxCapacity = 4; WarningAction = 'SilentlyContinue' }
+            $set = @{ WorkPool = 'k8s'; MinCapacity = 0; MaxCapacity = 4; WarningAction = 'SilentlyContinue' }
             Set-PrefectEcsScalingPolicy @aws @service @set
             $first = Get-AwsScalingState | ConvertTo-Json -Depth 20
             Clear-AwsCapturedRequest $proxy
@@ -70,9 +113,9 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'updates a changed parameter in place' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -TargetValue 1 -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -TargetValue 1 -WarningAction SilentlyContinue
             Clear-AwsCapturedRequest $proxy
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -TargetValue 5 -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -TargetValue 5 -WarningAction SilentlyContinue
             (Get-Mutation).Action | Should -Be @('PutScalingPolicy')
             $state = Get-AwsScalingState
             $state.Policies | Should -HaveCount 1
@@ -80,26 +123,31 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'lists every change with -WhatIf and makes none' {
-            $script = "Import-Module '$ModulePath'; Set-PrefectEcsScalingPolicy -EndpointUrl '$($proxy.Url)' -Region us-east-1 -AccessKey testing -SecretKey testing " +
-                      "-Cluster prod -Service prefect-agent -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -WhatIf -WarningAction SilentlyContinue"
-            $output = & dotnet pwsh -NoProfile -NonInteractive -Command $script
-            ($output | Out-String) | Should -Match 'Register scalable target'
-            ($output | Out-String) | Should -Match 'Create TargetTrackingScaling policy'
+            $output = Invoke-ChildSet '-WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WhatIf'
+            $output | Should -Match 'Register scalable target'
+            $output | Should -Match 'Create TargetTrackingScaling policy'
             Get-Mutation | Should -BeNullOrEmpty
         }
 
-        It 'warns when nothing has been published to the metric yet' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -WarningVariable warned -WarningAction SilentlyContinue
-            ($warned | Out-String) | Should -Match 'No data has been published yet to Prefect/LateFlowRuns'
-            Publish-PrefectBacklogMetric @aws -WorkQueue default -Count 1
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -WarningVariable again -WarningAction SilentlyContinue
+        It 'warns until the binding''s exact series has data, and a per-queue series does not count' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable warned -WarningAction SilentlyContinue
+            ($warned | Out-String) | Should -Match 'No data has been published yet to Prefect/LateFlowRuns \{ClusterName=prod,ServiceName=prefect-agent\}'
+            # Series with the binding's dimensions and more (as the first release's per-task series had) are listed for
+            # the binding's dimensions too, but are not its series.
+            Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch put-metric-data --namespace Prefect --metric-name LateFlowRuns --value 1 `
+                --dimensions 'ClusterName=prod,ServiceName=prefect-agent,WorkPool=k8s,WorkQueue=default' | Out-Null
+            Publish-PrefectBacklogMetric @aws -WorkPool k8s -WorkQueue default -Count 1
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable still -WarningAction SilentlyContinue
+            ($still | Out-String) | Should -Match 'No data has been published yet to Prefect/LateFlowRuns \{ClusterName=prod,ServiceName=prefect-agent\}'
+            Publish-PrefectBacklogMetric @aws @service -WorkQueue default -Count 1
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable again -WarningAction SilentlyContinue
             $again | Should -BeNullOrEmpty
         }
     }
 
     Describe 'Set-PrefectEcsScalingPolicy -StepScaling' {
-        It 'puts a scale-out and a scale-in policy with their alarms' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -ScaleInAfterPeriods 3 -WarningAction SilentlyContinue
+        It 'puts a scale-out and a scale-in policy with their alarms on the binding''s backlog' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -ScaleInAfterPeriods 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
             $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}:(in|out)$'
             $state.Policies.PolicyName | Should -HaveCount 2
@@ -115,7 +163,7 @@ Describe 'ECS scaling policies against moto' {
 
             $state.Alarms.AlarmName | Should -Be $state.Policies.PolicyName
             $outAlarm = $state.Alarms | Where-Object AlarmName -like '*:out'
-            $outAlarm.MetricName | Should -Be 'LateFlowRuns'
+            Format-Series $outAlarm | Should -Be 'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}'
             $outAlarm.Threshold | Should -Be 1
             $outAlarm.ComparisonOperator | Should -Be 'GreaterThanOrEqualToThreshold'
             $outAlarm.Period | Should -Be 60
@@ -129,12 +177,12 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'uses 10-second alarm periods for high-resolution metrics' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -StorageResolution 1 -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -StorageResolution 1 -WarningAction SilentlyContinue
             (Get-AwsScalingState).Alarms.Period | Select-Object -Unique | Should -Be 10
         }
 
         It 'leaves the same resources after three runs' {
-            $set = @{ WorkQueue = 'etl'; MinCapacity = 0; MaxCapacity = 8; StepScaling = $true; ScaleOutStep = @{ 2 = 1; 10 = 4 }; WarningAction = 'SilentlyContinue' }
+            $set = @{ WorkPool = 'etl'; MinCapacity = 0; MaxCapacity = 8; StepScaling = $true; ScaleOutStep = @{ 2 = 1; 10 = 4 }; WarningAction = 'SilentlyContinue' }
             1..3 | ForEach-Object { Set-PrefectEcsScalingPolicy @aws @service @set }
             $state = Get-AwsScalingState
             $state.Policies | Should -HaveCount 2
@@ -143,61 +191,170 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'switching kind removes the old policies and alarms' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -TargetTracking -TargetValue 3 -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -TargetTracking -TargetValue 3 -WarningVariable w -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
             $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}$'
             $state.Policies | Should -HaveCount 1
             $state.Alarms | Should -BeNullOrEmpty
+            ($w | Out-String) | Should -Not -Match 'one binding' -Because 'the same scope is not replaced, only its kind'
         }
     }
 
     Describe 'Set-PrefectEcsScalingPolicy -BacklogPerTask' {
-        It 'tracks backlog per task and adds a wake policy with a metric-math alarm' {
+        It 'tracks metric math over the binding''s backlog and desired tasks, and adds a wake policy with a metric-math alarm' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
             $state.Policies.PolicyName[0] | Should -Match '^PrefectScaling/prod/prefect-agent/pool/default~[0-9a-f]{16}$'
             $state.Policies.PolicyName[1] | Should -Be ($state.Policies.PolicyName[0] + ':wake')
             $tracking = $state.Policies[0].TargetTrackingScalingPolicyConfiguration
             $tracking.TargetValue | Should -Be 3
-            $tracking.CustomizedMetricSpecification.MetricName | Should -Be 'LateFlowRunsPerTask'
-            ($tracking.CustomizedMetricSpecification.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',' | Should -Be 'ClusterName=prod,ServiceName=prefect-agent,WorkPool=pool,WorkQueue=default'
+            $queries = $tracking.CustomizedMetricSpecification.Metrics
+            $queries.Id | Should -Be @('backlog', 'tasks', 'perTask')
+            Format-Series ($queries | Where-Object Id -eq 'backlog').MetricStat.Metric | Should -Be 'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}'
+            Format-Series ($queries | Where-Object Id -eq 'tasks').MetricStat.Metric | Should -Be 'Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}'
+            ($queries | Where-Object Id -eq 'perTask').Expression | Should -Be 'IF(tasks > 0, backlog / tasks, backlog)'
+            ($queries | Where-Object ReturnData).Id | Should -Be 'perTask'
             $wake = $state.Policies[1].StepScalingPolicyConfiguration
             $wake.AdjustmentType | Should -Be 'ExactCapacity'
             $wake.StepAdjustments[0].ScalingAdjustment | Should -Be 1
             $alarm = $state.Alarms | Where-Object AlarmName -like '*:wake'
             ($alarm.Metrics | Where-Object Id -eq 'wake').Expression | Should -Be 'IF(tasks == 0 AND backlog > 0, 1, 0)'
-            ($alarm.Metrics | Where-Object Id -eq 'tasks').MetricStat.Metric.MetricName | Should -Be 'EcsServiceDesiredTasks'
+            Format-Series ($alarm.Metrics | Where-Object Id -eq 'tasks').MetricStat.Metric | Should -Be 'Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}'
             $alarm.AlarmActions | Should -Be @($state.Policies[1].PolicyARN)
+
+            Clear-AwsCapturedRequest $proxy
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue
+            Get-Mutation | Should -BeNullOrEmpty -Because 'the metric math AWS holds is what Set would write'
         }
 
-        It 'is fed by Publish-PrefectBacklogMetric -Cluster -Service with backlog per desired task' {
-            $published = Publish-PrefectBacklogMetric @aws -WorkPool pool -WorkQueue default -Count 6 -Cluster prod -Service prefect-agent -PassThru
-            ($published | Where-Object MetricName -eq 'LateFlowRunsPerTask').Value | Should -Be 6   # desired count 1
-            ($published | Where-Object MetricName -eq 'EcsServiceDesiredTasks').Value | Should -Be 1
+        It 'is fed by Publish-PrefectBacklogMetric -Cluster -Service with the binding''s total and desired tasks' {
+            $published = Publish-PrefectBacklogMetric @aws @service -WorkPool pool -WorkQueue default -Count 6 -PassThru
+            $published | ForEach-Object { "$($_.MetricName) {$($_.DimensionText)} = $($_.Value)" } | Should -Be @(
+                'LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent} = 6', 'EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent} = 1')
             Invoke-AwsCli -EndpointUrl $moto.Url ecs update-service --cluster prod --service prefect-agent --desired-count 3 | Out-Null
-            $published = Publish-PrefectBacklogMetric @aws -WorkPool pool -WorkQueue default -Count 6 -Cluster prod -Service prefect-agent -PassThru
-            ($published | Where-Object MetricName -eq 'LateFlowRunsPerTask').Value | Should -Be 2
-            ($published | Where-Object MetricName -eq 'LateFlowRunsPerTask').DimensionText | Should -Be 'ClusterName=prod,ServiceName=prefect-agent,WorkPool=pool,WorkQueue=default'
+            $published = Publish-PrefectBacklogMetric @aws @service -WorkPool pool -WorkQueue default -Count 6 -PassThru
+            ($published | Where-Object MetricName -eq 'EcsServiceDesiredTasks').Value | Should -Be 3
+            ($published | Where-Object MetricName -eq 'LateFlowRuns').Value | Should -Be 6
+        }
+    }
+
+    Describe 'What the policies read is what Publish writes' {
+        It '<Kind> on <Scope> reads only series that Publish -Cluster -Service wrote, exactly' -ForEach @(
+            @{ Kind = 'TargetTracking'; Scope = 'a pool'; Set = @{ WorkPool = 'k8s' } }
+            @{ Kind = 'BacklogPerTask'; Scope = 'a pool''s queues'; Set = @{ WorkPool = 'k8s'; WorkQueue = 'default', 'etl' } }
+            @{ Kind = 'StepScaling'; Scope = 'queues in any pool'; Set = @{ WorkQueue = 'reports'; PrefectApiUrl = $null } }
+            @{ Kind = 'BacklogPerTask'; Scope = 'high-resolution data in a namespace of its own'; Set = @{ WorkPool = 'k8s'; StorageResolution = 1; Namespace = 'Team/Prefect'; MetricName = 'Backlog'; Measure = 'Due' } }
+        ) {
+            $options = @{}
+            foreach ($k in 'StorageResolution', 'Namespace', 'MetricName', 'Measure') { if ($Set.ContainsKey($k)) { $options[$k] = $Set[$k] } }
+            if ($Set.ContainsKey('PrefectApiUrl')) { $Set.PrefectApiUrl = $prefect.ApiUrl }
+            [pscustomobject]@{ WorkQueue = 'reports'; Count = 2; Measure = $(if ($options.Measure) { $options.Measure } else { 'Late' }) } | Publish-PrefectBacklogMetric @aws @service @options
+            $switch = @{}; if ($Kind -ne 'TargetTracking') { $switch[$Kind] = $true }
+            Set-PrefectEcsScalingPolicy @aws @service @Set @switch -MinCapacity 0 -MaxCapacity 4 -WarningVariable w -WarningAction SilentlyContinue
+            $w | Should -BeNullOrEmpty
+            $read = @(Get-SeriesRead | Select-Object -Unique)
+            $read | Should -Not -BeNullOrEmpty
+            $published = @(Get-SeriesPublished)
+            $published | Should -HaveCount 2
+            foreach ($series in $read) { $published | Should -Contain $series }
+        }
+    }
+
+    Describe 'One binding per service' {
+        It 'replaces every policy and alarm of another scope, and the warning names it' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool ecs-pool -MinCapacity 0 -MaxCapacity 8 -TargetTracking -WarningVariable w -WarningAction SilentlyContinue
+            ($w | Out-String) | Should -Match 'A service has one binding: service/prod/prefect-agent is now scaled on pool ecs-pool, which replaces every policy and alarm PrefectScaling made for it for pool k8s queue etl\.'
+            $state = Get-AwsScalingState
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-pool~[0-9a-f]{16}$'
+            $state.Alarms | Should -BeNullOrEmpty
+            (Get-PrefectEcsScalingPolicy @aws @service).Scope | Should -Be 'pool ecs-pool'
+        }
+
+        It 'converts the first release''s per-queue policies: -WhatIf lists every change, then Set converts once' {
+            Invoke-AwsCli -EndpointUrl $moto.Url application-autoscaling register-scalable-target --service-namespace ecs --resource-id $resourceId --scalable-dimension ecs:service:DesiredCount --min-capacity 0 --max-capacity 4 | Out-Null
+            New-FirstReleaseStepScaling etl
+            New-FirstReleaseStepScaling reports
+            Clear-AwsCapturedRequest $proxy
+
+            $output = Invoke-ChildSet '-WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -StepScaling -WhatIf'
+            foreach ($old in 'etl:out', 'etl:in', 'reports:out', 'reports:in') {
+                $output | Should -Match ([regex]::Escape("Delete scaling policy and its alarm"" on target ""PrefectScaling-prod-prefect-agent-$old"))
+            }
+            $output | Should -Match 'Create StepScaling policy on service/prod/prefect-agent" on target "PrefectScaling/prod/prefect-agent/k8s~[0-9a-f]{16}:out'
+            $output | Should -Match 'Create CloudWatch alarm that triggers policy PrefectScaling/prod/prefect-agent/k8s~[0-9a-f]{16}:in'
+            $output | Should -Match "WARN: A service has one binding: .*PrefectScaling-prod-prefect-agent-etl \(the first release's name\); PrefectScaling-prod-prefect-agent-reports \(the first release's name\)\."
+            Get-Mutation | Should -BeNullOrEmpty
+
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningAction SilentlyContinue
+            $state = Get-AwsScalingState
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/k8s~[0-9a-f]{16}:(in|out)$'
+            $state.Policies | Should -HaveCount 2
+            $state.Alarms.AlarmName | Should -Be $state.Policies.PolicyName
+
+            Clear-AwsCapturedRequest $proxy
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningVariable again -WarningAction SilentlyContinue
+            Get-Mutation | Should -BeNullOrEmpty
+            ($again | Out-String) | Should -Not -Match 'one binding'
+        }
+    }
+
+    Describe 'Set-PrefectEcsScalingPolicy -WorkQueue alone (Prefect 2 agents)' {
+        It 'binds a queue that is in exactly one pool, checked on Prefect first' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue reports -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -WarningAction SilentlyContinue
+            $row = Get-PrefectEcsScalingPolicy @aws @service
+            $row.Scope | Should -Be 'queue reports (any pool)'
+            $row.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/\*/reports~[0-9a-f]{16}$'
+        }
+
+        It 'refuses <Name> before any AWS call, saying why' -ForEach @(
+            @{ Name = 'a queue that several pools have, listing them'; Queue = 'default'; Match = "Work queue 'default' is in 4 work pools ('ecs-pool', 'k8s', 'paused-pool', 'team a+b #2 ü;=')*name its pool with -WorkPool*Nothing was changed" }
+            @{ Name = 'a queue no pool has'; Queue = 'no-such-queue'; Match = "*'no-such-queue' was not found in any work pool*" }
+        ) {
+            { Set-PrefectEcsScalingPolicy @aws @service -WorkQueue reports, $Queue -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw "*$Match*"
+            $Error[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
+        }
+
+        It 'refuses a pool that does not exist when a Prefect connection is given' {
+            { Set-PrefectEcsScalingPolicy @aws @service -WorkPool no-such-pool -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw "*Work pool 'no-such-pool' was not found*"
+            Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
+        }
+
+        It 'needs a Prefect connection for a queue alone, and changes nothing without one' {
+            Invoke-WithCleanPrefectEnvironment {
+                { Set-PrefectEcsScalingPolicy @aws @service -WorkQueue reports -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw '*PREFECT_API_URL*'
+            }
+            Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
         }
     }
 
     Describe 'Get-PrefectEcsScalingPolicy and Remove-PrefectEcsScalingPolicy' {
-        It 'shows what the module manages and removes all of it' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue default -MinCapacity 0 -MaxCapacity 8 -WarningAction SilentlyContinue
+        It 'shows what the module manages with its scope, and removes one scope or all of it' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
+            New-FirstReleaseStepScaling old
             $rows = Get-PrefectEcsScalingPolicy @aws @service
-            $rows | Should -HaveCount 3
+            $rows | Should -HaveCount 4
             $rows[0].PSObject.TypeNames[0] | Should -Be 'PrefectScaling.Scaling.PrefectEcsScalingPolicy'
-            ($rows | Where-Object PolicyName -like '*:out').Kind | Should -Be 'StepScaling'
-            ($rows | Where-Object PolicyName -like '*:out').AlarmCondition | Should -Match 'GreaterThanOrEqualToThreshold 1'
-            ($rows | Where-Object Kind -eq 'TargetTracking').TargetValue | Should -Be 1
+            $binding = @($rows | Where-Object PolicyName -like 'PrefectScaling/*')
+            $binding.Scope | Should -Be @('pool etl', 'pool etl')
+            ($binding | Where-Object PolicyName -like '*:out').Kind | Should -Be 'StepScaling'
+            ($binding | Where-Object PolicyName -like '*:out').AlarmCondition | Should -Match 'GreaterThanOrEqualToThreshold 1'
+            ($binding | Where-Object PolicyName -like '*:out').Dimensions | Should -Be 'ClusterName=prod,ServiceName=prefect-agent'
+            # The first release's names cannot give their scope back.
+            ($rows | Where-Object PolicyName -like 'PrefectScaling-*').Scope | Should -Be @($null, $null)
             $rows.MaxCapacity | Select-Object -Unique | Should -Be 8
 
-            Remove-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -Force
-            (Get-AwsScalingState).Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/default~[0-9a-f]{16}$'
-            (Get-AwsScalingState).Alarms | Should -BeNullOrEmpty
+            Remove-PrefectEcsScalingPolicy @aws @service -WorkPool etl -Force
+            (Get-AwsScalingState).Policies.PolicyName | Should -Be @('PrefectScaling-prod-prefect-agent-old:in', 'PrefectScaling-prod-prefect-agent-old:out')
+            Remove-PrefectEcsScalingPolicy @aws @service -WorkQueue old -Force
+            (Get-AwsScalingState).Policies | Should -BeNullOrEmpty
 
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 8 -BacklogPerTask -WarningAction SilentlyContinue
+            $rows = Get-PrefectEcsScalingPolicy @aws @service
+            $rows.Kind | Should -Be @('BacklogPerTask', 'BacklogPerTask')
+            ($rows | Where-Object PolicyName -notlike '*:wake').MetricName | Should -Be 'LateFlowRuns per desired task'
             Remove-PrefectEcsScalingPolicy @aws @service -DeregisterTarget -Force
             $state = Get-AwsScalingState
             $state.Targets | Should -BeNullOrEmpty
@@ -207,7 +364,7 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'removes nothing with -WhatIf' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkQueue etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
             Clear-AwsCapturedRequest $proxy
             Remove-PrefectEcsScalingPolicy @aws @service -DeregisterTarget -WhatIf
             Get-Mutation | Should -BeNullOrEmpty
@@ -223,13 +380,15 @@ Describe 'ECS scaling policies against moto' {
             @{ Name = 'a step that adds nothing'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; StepScaling = $true; ScaleOutStep = @{ 1 = 0 } }; Match = 'at least one task' }
             @{ Name = 'a 10-second period on a standard metric'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; StepScaling = $true; AlarmPeriod = 10 }; Match = 'high-resolution' }
             @{ Name = 'an AWS/ namespace'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; Namespace = 'AWS/ECS' }; Match = 'AWS/' }
+            @{ Name = 'no scope'; Splat = @{ MinCapacity = 0; MaxCapacity = 2 }; Match = 'needs a scope' }
+            @{ Name = 'a wildcard pool'; Splat = @{ WorkPool = 'k8s*'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'names its scope exactly' }
         ) {
             { Set-PrefectEcsScalingPolicy @aws @service @Splat -ErrorAction Stop } | Should -Throw "*$Match*"
             Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
         }
 
         It 'refuses a service that does not exist before changing anything' {
-            { Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service nope -WorkQueue q -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw '*nope*not found*'
+            { Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service nope -WorkPool q -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw '*nope*not found*'
             Get-Mutation | Should -BeNullOrEmpty
         }
     }

@@ -87,6 +87,60 @@ Describe 'Publishing the backlog to CloudWatch on moto' {
         }
     }
 
+    Describe 'Publish-PrefectBacklogMetric -Cluster -Service: the binding''s series' {
+        BeforeAll {
+            $service = @{ Cluster = 'prod'; Service = 'prefect-agent' }
+            function New-EcsService([int] $Desired = 2) {
+                Invoke-AwsCli -EndpointUrl $moto.Url ecs create-cluster --cluster-name prod | Out-Null
+                Invoke-AwsCli -EndpointUrl $moto.Url ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
+                Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count $Desired | Out-Null
+            }
+            # Every series CloudWatch holds, with its exact dimensions.
+            function Get-Series { @((Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch list-metrics).Metrics | ForEach-Object { "$($_.Namespace)/$($_.MetricName) {$((@($_.Dimensions) | Sort-Object Name | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',')}" } | Sort-Object) }
+            $binding = @{ ClusterName = 'prod'; ServiceName = 'prefect-agent' }
+        }
+        BeforeEach { New-EcsService; Clear-AwsCapturedRequest $proxy }
+
+        It 'adds the counts of each measure into one total on the binding''s series, beside the desired tasks, in one call' {
+            $counts = Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -WorkPool k8s, ecs-pool -Measure Late, Due
+            $published = $counts | Publish-PrefectBacklogMetric @aws @service -PassThru
+            @(Get-AwsCapturedRequest $proxy | Where-Object Action -eq 'PutMetricData') | Should -HaveCount 1
+            $published | ForEach-Object { "$($_.MetricName)=$($_.Value)" } | Should -Be @(
+                "LateFlowRuns=$(($counts | Where-Object Measure -eq Late | Measure-Object Count -Sum).Sum)",
+                "DueFlowRuns=$(($counts | Where-Object Measure -eq Due | Measure-Object Count -Sum).Sum)",
+                'EcsServiceDesiredTasks=2')
+            ($published | Where-Object MetricName -eq LateFlowRuns).Value | Should -BeGreaterThan 0 -Because 'the seed has late runs in k8s'
+            # Exactly the binding's series: no series per queue unless asked for.
+            Get-Series | Should -Be @('Prefect/DueFlowRuns {ClusterName=prod,ServiceName=prefect-agent}', 'Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}',
+                'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}')
+            (Get-Datapoint LateFlowRuns $binding).Maximum | Should -Be ($published | Where-Object MetricName -eq LateFlowRuns).Value
+            (Get-Datapoint LateFlowRuns $binding).SampleCount | Should -Be 1
+        }
+
+        It 'publishes totals (PrefectBacklogTotal) as they are, and series per queue only with -PerQueueSeries' {
+            $now = [DateTime]::UtcNow
+            $totals = foreach ($m in 'Late', 'Running') { [PrefectScaling.Backlog.PrefectBacklogTotal]@{ Scope = 'pool k8s'; Measure = $m; Count = 5; Timestamp = $now } }
+            ($totals | Publish-PrefectBacklogMetric @aws @service -PassThru).MetricName | Should -Be @('LateFlowRuns', 'RunningFlowRuns', 'EcsServiceDesiredTasks')
+            { $totals | Publish-PrefectBacklogMetric @aws @service -PerQueueSeries -ErrorAction Stop } | Should -Throw '*-PerQueueSeries publishes a series per work queue*'
+
+            Reset-MotoServer $moto; New-EcsService
+            Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -WorkPool ecs-pool | Publish-PrefectBacklogMetric @aws @service -PerQueueSeries
+            Get-Series | Should -Be @('Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}', 'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}',
+                'Prefect/LateFlowRuns {WorkPool=ecs-pool,WorkQueue=default}', 'Prefect/LateFlowRuns {WorkPool=ecs-pool,WorkQueue=reports}')
+        }
+
+        It 'publishes nothing for the service when one input is refused' {
+            $inputs = [pscustomobject]@{ WorkQueue = 'good'; Count = 1 }, [pscustomobject]@{ WorkQueue = 'bad'; Count = -5 }
+            { $inputs | Publish-PrefectBacklogMetric @aws @service -ErrorAction SilentlyContinue -ErrorVariable err; throw ($err | Select-Object -Last 1) } | Should -Throw '*Nothing was published for service/prod/prefect-agent: 1 input(s) were refused*'
+            Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
+        }
+
+        It 'publishes nothing when the service does not exist' {
+            { Publish-PrefectBacklogMetric @aws -Cluster prod -Service nope -Count 1 -ErrorAction Stop } | Should -Throw '*nope*not found*'
+            @(Get-AwsCapturedRequest $proxy | Where-Object Action -eq 'PutMetricData') | Should -BeNullOrEmpty
+        }
+    }
+
     Describe 'Bad input is refused before anything is sent' {
         It 'rejects <Name> with a clear error and makes no AWS call' -ForEach @(
             @{ Name = 'a negative count'; Splat = @{ WorkQueue = 'q'; Count = -1 }; Match = 'negative' }

@@ -44,18 +44,8 @@ namespace PrefectScaling.Metrics
             return dimensions;
         }
 
-        /// <summary>The per-task metric (backlog ÷ the service's desired tasks) of a queue for one ECS service.</summary>
-        public string PerTaskMetricNameFor(BacklogMeasure measure) => MetricNameFor(measure) + "PerTask";
-
-        public List<KeyValuePair<string, string>> PerTaskDimensionsFor(string cluster, string service, string? workPool, string workQueue)
-        {
-            var dimensions = ServiceDimensions(cluster, service);
-            dimensions.AddRange(DimensionsFor(workPool, workQueue));
-            return dimensions;
-        }
-
-        /// <summary>The service's desired task count, published beside the per-task metric so an alarm can tell
-        /// "no task at all" from "one task".</summary>
+        /// <summary>The service's desired task count, published beside the backlog so that metric math can divide
+        /// by it and an alarm can tell "no task at all" from "one task".</summary>
         public const string DesiredTasksMetricName = "EcsServiceDesiredTasks";
 
         public static List<KeyValuePair<string, string>> ServiceDimensions(string cluster, string service) => new List<KeyValuePair<string, string>>
@@ -153,14 +143,8 @@ namespace PrefectScaling.Metrics
     {
         public static BacklogMetricDatum Build(BacklogSample sample, BacklogMetricOptions options, DateTime nowUtc)
         {
-            MetricLimits.CheckValue("count for work queue '" + sample.WorkQueue + "'", sample.Count);
-            if (sample.Count < 0)
-                throw new ArgumentException("The count for work queue '" + sample.WorkQueue + "' is negative (" + sample.Count.ToString(CultureInfo.InvariantCulture) + ").");
+            DateTime timestamp = CheckCount(sample, "work queue '" + sample.WorkQueue + "'", nowUtc);
             MetricLimits.CheckDimensionValue("work queue name", sample.WorkQueue);
-            DateTime timestamp = Utc(sample.Timestamp == default ? nowUtc : sample.Timestamp);
-            if (timestamp < nowUtc - MetricLimits.MaxAge || timestamp > nowUtc + MetricLimits.MaxAhead)
-                throw new ArgumentException("The timestamp " + timestamp.ToString("u", CultureInfo.InvariantCulture) + " of work queue '" + sample.WorkQueue + "' is outside what CloudWatch accepts (14 days ago to 2 hours ahead).");
-
             if (!string.IsNullOrEmpty(sample.WorkPool)) MetricLimits.CheckDimensionValue("work pool name", sample.WorkPool);
             return new BacklogMetricDatum
             {
@@ -171,6 +155,19 @@ namespace PrefectScaling.Metrics
                 Timestamp = timestamp,
                 StorageResolution = options.StorageResolution,
             };
+        }
+
+        /// <summary>Checks a sample's count and moment as CloudWatch takes them (finite, in range, not negative, 14 days
+        /// ago to 2 hours ahead); returns the moment in UTC (now when none was given). <paramref name="of"/> says whose.</summary>
+        public static DateTime CheckCount(BacklogSample sample, string of, DateTime nowUtc)
+        {
+            MetricLimits.CheckValue("count for " + of, sample.Count);
+            if (sample.Count < 0)
+                throw new ArgumentException("The count for " + of + " is negative (" + sample.Count.ToString(CultureInfo.InvariantCulture) + ").");
+            DateTime timestamp = Utc(sample.Timestamp == default ? nowUtc : sample.Timestamp);
+            if (timestamp < nowUtc - MetricLimits.MaxAge || timestamp > nowUtc + MetricLimits.MaxAhead)
+                throw new ArgumentException("The timestamp " + timestamp.ToString("u", CultureInfo.InvariantCulture) + " of " + of + " is outside what CloudWatch accepts (14 days ago to 2 hours ahead).");
+            return timestamp;
         }
 
         /// <summary>Adds together data for the same metric, dimensions and moment. Dimensions are compared as the

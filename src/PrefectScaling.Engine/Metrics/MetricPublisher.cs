@@ -53,8 +53,13 @@ namespace PrefectScaling.Metrics
             return calls;
         }
 
+        /// <summary>ListMetrics pages read at most (500 series each) before the answer is taken as "not listed".</summary>
+        public const int MaxListPages = 10;
+
         /// <summary>Whether CloudWatch lists the metric with exactly these dimensions, which it does only once data
-        /// has been published to it (a new metric can take up to 15 minutes to be listed).</summary>
+        /// has been published to it (a new metric can take up to 15 minutes to be listed). ListMetrics also answers
+        /// series that carry more dimensions than asked (a per-queue series {ClusterName, ServiceName, WorkPool,
+        /// WorkQueue} for {ClusterName, ServiceName}), so the answer's dimension sets are compared exactly.</summary>
         public async Task<bool> IsPublishedAsync(string @namespace, string metricName, IReadOnlyList<KeyValuePair<string, string>> dimensions, IEngineLog log, CancellationToken cancellationToken)
         {
             var input = new JsonObject
@@ -63,8 +68,28 @@ namespace PrefectScaling.Metrics
                 ["MetricName"] = metricName,
                 ["Dimensions"] = new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray()),
             };
-            JsonNode? found = await _aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, input, log, cancellationToken).ConfigureAwait(false);
-            return (found?["Metrics"] as JsonArray)?.Count > 0;
+            for (int page = 0; page < MaxListPages; page++)
+            {
+                JsonNode? found = await _aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, input, log, cancellationToken).ConfigureAwait(false);
+                foreach (JsonNode? metric in found?["Metrics"] as JsonArray ?? new JsonArray())
+                {
+                    if ((string?)metric?["Namespace"] == @namespace && (string?)metric?["MetricName"] == metricName && SameDimensions(metric?["Dimensions"], dimensions))
+                        return true;
+                }
+                string? next = (string?)found?["NextToken"];
+                if (string.IsNullOrEmpty(next)) return false;
+                input["NextToken"] = next;
+            }
+            log.Verbose("ListMetrics for " + @namespace + "/" + metricName + " had more than " + MaxListPages + " pages; the exact series was not among them.");
+            return false;
+        }
+
+        /// <summary>The same set of names and values (CloudWatch tells series apart by it, in any order).</summary>
+        private static bool SameDimensions(JsonNode? listed, IReadOnlyList<KeyValuePair<string, string>> wanted)
+        {
+            List<(string?, string?)> have = (listed as JsonArray ?? new JsonArray()).Select(d => ((string?)d?["Name"], (string?)d?["Value"])).OrderBy(d => d.Item1, StringComparer.Ordinal).ToList();
+            List<(string?, string?)> want = wanted.Select(d => ((string?)d.Key, (string?)d.Value)).OrderBy(d => d.Item1, StringComparer.Ordinal).ToList();
+            return have.SequenceEqual(want);
         }
 
         internal static JsonObject ToPutMetricData(IReadOnlyList<BacklogMetricDatum> batch)

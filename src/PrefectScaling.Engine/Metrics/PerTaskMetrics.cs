@@ -8,10 +8,9 @@ using PrefectScaling.Aws;
 
 namespace PrefectScaling.Metrics
 {
-    /// <summary>The metrics a -BacklogPerTask policy reads. Target tracking is stable only on a metric that moves
-    /// with capacity, so beside each backlog datum this publishes backlog ÷ the ECS service's desired task count
-    /// (as if one task when there are none), and the desired count itself, so the companion "wake" alarm can
-    /// tell a service at zero from one at one.</summary>
+    /// <summary>The service's desired task count, which a binding publishes beside its backlog
+    /// (<see cref="Bindings.BindingData"/>): backlog per task is metric math over the two. <see cref="Derive"/> is the
+    /// per-queue per-task data a publisher of the first kind still writes.</summary>
     public static class PerTaskMetrics
     {
         /// <summary>ECS DescribeServices: the service's desired task count.</summary>

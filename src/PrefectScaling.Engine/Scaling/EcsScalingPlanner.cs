@@ -82,9 +82,10 @@ namespace PrefectScaling.Scaling
             return items;
         }
 
-        /// <summary>The changes that make the service match the spec, in the order they must be made. Only the
-        /// module's own resources of this scope are replaced or deleted; an alarm of somebody else's that has the
-        /// name the module needs is an error, not overwritten.</summary>
+        /// <summary>The changes that make the service match the spec, in the order they must be made. A service has
+        /// one binding: every policy and alarm the module made for it that the spec does not want goes (another
+        /// kind, another scope, the names from before bindings). Only the module's own resources are replaced or
+        /// deleted; an alarm of somebody else's that has the name the module needs is an error, not overwritten.</summary>
         public List<AwsChange> PlanSet(ScalingPolicySpec spec, EcsScalingState current)
         {
             var changes = new List<AwsChange>();
@@ -92,7 +93,6 @@ namespace PrefectScaling.Scaling
             foreach (JsonObject policy in current.Policies) arns[(string)policy["PolicyName"]!] = (string?)policy["PolicyARN"] ?? string.Empty;
 
             List<DesiredPolicy> desired = ScalingPolicyDocuments.Policies(spec);
-            HashSet<string> scope = spec.ScopeNames;
             var desiredAlarms = new HashSet<string>(desired.Where(d => d.Alarm != null).Select(d => d.Name), StringComparer.Ordinal);
             foreach (JsonObject taken in current.OtherAlarms.Where(a => desiredAlarms.Contains((string?)a["AlarmName"] ?? string.Empty)))
             {
@@ -108,10 +108,10 @@ namespace PrefectScaling.Scaling
                     (log, ct) => _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.RegisterScalableTarget, target, log, ct)));
             }
 
-            // Old resources of this scope go first: a policy cannot change type in place (switching kind), and the
-            // first release's names are replaced by the new ones.
+            // What is not wanted goes first: a policy cannot change type in place (switching kind), and another
+            // scope's policies must not keep scaling the service beside the new ones.
             var deleted = new HashSet<string>(StringComparer.Ordinal);
-            foreach (JsonObject existing in current.Policies.Where(p => scope.Contains((string)p["PolicyName"]!)))
+            foreach (JsonObject existing in current.Policies)
             {
                 string name = (string)existing["PolicyName"]!;
                 DesiredPolicy? wanted = desired.FirstOrDefault(d => d.Name == name);
@@ -121,7 +121,7 @@ namespace PrefectScaling.Scaling
                 arns.Remove(name);
             }
             // Alarms left without a wanted policy (a deleted policy takes its alarm with it, above).
-            foreach (JsonObject alarm in current.Alarms.Where(a => scope.Contains((string)a["AlarmName"]!) && !desiredAlarms.Contains((string)a["AlarmName"]!) && !deleted.Contains((string)a["AlarmName"]!)))
+            foreach (JsonObject alarm in current.Alarms.Where(a => !desiredAlarms.Contains((string)a["AlarmName"]!) && !deleted.Contains((string)a["AlarmName"]!)))
                 changes.Add(DeleteAlarm((string)alarm["AlarmName"]!));
 
             foreach (DesiredPolicy policy in desired)
@@ -159,6 +159,23 @@ namespace PrefectScaling.Scaling
             return changes;
         }
 
+        /// <summary>The scopes of what the module made for the service that are not the spec's binding, each once, as
+        /// people read them: what Set replaces. A scope the names cannot give back exactly shows as its name's readable
+        /// part (the first release's names in full).</summary>
+        public static List<string> ReplacedScopes(ScalingPolicySpec spec, EcsScalingState current)
+        {
+            string own = spec.BaseName;
+            var scopes = new List<string>();
+            foreach (string name in current.Policies.Select(p => (string)p["PolicyName"]!).Concat(current.Alarms.Select(a => (string)a["AlarmName"]!)))
+            {
+                string baseName = ScalingNames.WithoutSuffix(name);
+                if (baseName == own) continue;
+                string text = ScalingNames.ScopeText(name, spec.Cluster, spec.Service);
+                if (!scopes.Contains(text)) scopes.Add(text);
+            }
+            return scopes;
+        }
+
         /// <summary>The changes that remove what the module made for a service: one scope (its names, new and first
         /// release) or all. Deregistering the target makes AWS delete every policy and scheduled action on it, so it
         /// is refused while the target carries the module's policies of other scopes, or anything the module did not
@@ -173,7 +190,7 @@ namespace PrefectScaling.Scaling
                 List<string> otherScopes = current.Policies.Where(p => !InScope(p, "PolicyName")).Select(p => (string)p["PolicyName"]!).ToList();
                 if (otherScopes.Count > 0)
                     throw new ResourceOwnershipException("OtherScopesOnTarget", "-DeregisterTarget would make AWS delete the module's policies of other scopes on " + current.ResourceId +
-                        " (" + string.Join(", ", otherScopes) + ") and leave their alarms. Nothing was changed; remove without -WorkQueue to remove every scope, or leave out -DeregisterTarget.");
+                        " (" + string.Join(", ", otherScopes) + ") and leave their alarms. Nothing was changed; remove without -WorkPool and -WorkQueue to remove every scope, or leave out -DeregisterTarget.");
                 List<string> unmanaged = Unmanaged(current);
                 if (unmanaged.Count > 0 && !deleteUnmanaged)
                     throw new ResourceOwnershipException("UnmanagedScalingOnTarget", "The scalable target " + current.ResourceId + " also carries what PrefectScaling did not make: " +

@@ -23,9 +23,13 @@ namespace PrefectScaling.Scaling
                     row.PolicyName = name;
                     row.PolicyType = (string?)policy["PolicyType"];
                     row.PolicyArn = (string?)policy["PolicyARN"];
+                    row.Scope = ScalingNames.ScopeOf(name, state.Cluster, state.Service)?.ToString();
+                    JsonNode? customized = policy["TargetTrackingScalingPolicyConfiguration"]?["CustomizedMetricSpecification"];
+                    // Backlog per task: metric math over the binding's series, or (before bindings) a published per-task metric.
                     row.Kind = name.EndsWith(":out", StringComparison.Ordinal) || name.EndsWith(":in", StringComparison.Ordinal) ? "StepScaling"
                              : name.EndsWith(":wake", StringComparison.Ordinal) ? "BacklogPerTask"
-                             : (policy["TargetTrackingScalingPolicyConfiguration"]?["CustomizedMetricSpecification"]?["MetricName"]?.ToString() ?? string.Empty).EndsWith("PerTask", StringComparison.Ordinal) ? "BacklogPerTask"
+                             : customized?["Metrics"] is JsonArray ? "BacklogPerTask"
+                             : (customized?["MetricName"]?.ToString() ?? string.Empty).EndsWith("PerTask", StringComparison.Ordinal) ? "BacklogPerTask"
                              : "TargetTracking";
                     if (policy["TargetTrackingScalingPolicyConfiguration"] is JsonObject tracking)
                     {
@@ -34,9 +38,20 @@ namespace PrefectScaling.Scaling
                         row.ScaleInCooldown = (int?)Number(tracking["ScaleInCooldown"]);
                         row.DisableScaleIn = tracking["DisableScaleIn"] is JsonValue v && v.TryGetValue(out bool disabled) && disabled;
                         JsonNode? metric = tracking["CustomizedMetricSpecification"];
-                        row.MetricNamespace = (string?)metric?["Namespace"];
-                        row.MetricName = (string?)metric?["MetricName"];
-                        row.Dimensions = DimensionText(metric?["Dimensions"]);
+                        if (metric?["Metrics"] is JsonArray queries)
+                        {
+                            // Metric math: the first metric's namespace and dimensions, the expression's label.
+                            JsonNode? first = queries.Select(q => q?["MetricStat"]?["Metric"]).FirstOrDefault(m => m != null);
+                            row.MetricNamespace = (string?)first?["Namespace"];
+                            row.MetricName = queries.Where(q => q?["Expression"] != null).Select(q => (string?)q!["Label"]).FirstOrDefault(l => l != null) ?? "(metric math)";
+                            row.Dimensions = DimensionText(first?["Dimensions"]);
+                        }
+                        else
+                        {
+                            row.MetricNamespace = (string?)metric?["Namespace"];
+                            row.MetricName = (string?)metric?["MetricName"];
+                            row.Dimensions = DimensionText(metric?["Dimensions"]);
+                        }
                     }
                     if (policy["StepScalingPolicyConfiguration"] is JsonObject step)
                     {
@@ -51,9 +66,10 @@ namespace PrefectScaling.Scaling
                     {
                         row.AlarmName = name;
                         row.AlarmState = (string?)alarm["StateValue"];
-                        row.MetricNamespace ??= (string?)alarm["Namespace"];
+                        JsonNode? firstStat = (alarm["Metrics"] as JsonArray)?.Select(q => q?["MetricStat"]?["Metric"]).FirstOrDefault(m => m != null);
+                        row.MetricNamespace ??= (string?)alarm["Namespace"] ?? (string?)firstStat?["Namespace"];
                         row.MetricName ??= (string?)alarm["MetricName"] ?? "(metric math)";
-                        row.Dimensions ??= DimensionText(alarm["Dimensions"]);
+                        row.Dimensions ??= DimensionText(alarm["Dimensions"]) ?? DimensionText(firstStat?["Dimensions"]);
                         row.AlarmCondition = (string?)alarm["ComparisonOperator"] + " " + (string?)alarm["Threshold"] + " for " + (string?)alarm["EvaluationPeriods"] + " x " + ((string?)alarm["Period"] ?? "?") + " s";
                     }
                     rows.Add(row);

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Scaling
 {
@@ -15,9 +16,14 @@ namespace PrefectScaling.Scaling
     /// Names: <c>PrefectScaling/&lt;cluster&gt;/&lt;service&gt;/&lt;readable scope&gt;~&lt;16 hex&gt;[:out|:in|:wake]</c>.
     /// ECS cluster and service names are letters, digits, '-' and '_', so with '/' between them the head differs for
     /// every service and is never the start of another service's head (cluster a-b + service c and cluster a +
-    /// service b-c, or service agent and agent-gpu, cannot meet). The readable scope is only for people (it is
-    /// shortened and simplified to fit); the hash of the whole identity (cluster, service, pool, queue, each
-    /// length-prefixed) keeps names unique per scope, so a policy name can be looked up exactly.
+    /// service b-c, or service agent and agent-gpu, cannot meet). The hash of the whole identity (cluster, service
+    /// and the binding's scope, each part length-prefixed) keeps names unique per binding, so a policy name can be
+    /// looked up exactly. The readable scope is the binding's scope written out (<see cref="ReadableScope"/>); when it
+    /// fits, it reads back exactly (<see cref="ScopeOf"/>, checked against the hash), else it is cut.
+    ///
+    /// Before bindings a policy followed one queue: <c>.../&lt;pool&gt;/&lt;queue&gt;~hash</c> (<see cref="QueueBaseName"/>),
+    /// and the first release named it <c>PrefectScaling-&lt;cluster&gt;-&lt;service&gt;-[pool-]queue</c>. Both are still
+    /// recognised as the service's, to be replaced by Set and removed by Remove.
     ///
     /// Alarm names are global in an account and region, so an alarm is the module's only when it carries the
     /// module's tags naming this exact cluster and service, and every action points at this service's policy of
@@ -79,8 +85,19 @@ namespace PrefectScaling.Scaling
             return Prefix + head.Substring(0, MaxServiceHead - hash.Length - 2) + "~" + hash + "/";
         }
 
-        /// <summary>The name of a scope's policy (and alarm) without the kind's suffix.</summary>
-        public static string BaseName(string cluster, string service, string? workPool, string workQueue)
+        /// <summary>The name of a binding's policy (and alarm) without the kind's suffix.</summary>
+        public static string BaseName(ServiceBinding binding)
+        {
+            string head = ServiceHead(binding.Cluster, binding.Service);
+            string id = "~" + Hash(IdentityParts(binding), HashLength);
+            int room = MaxNameLength - LongestSuffix - head.Length - id.Length;
+            string scope = ReadableScope(binding.Scope);
+            if (scope.Length > room) scope = scope.Substring(0, room);
+            return head + scope + id;
+        }
+
+        /// <summary>The name a policy of one queue had before bindings (kept to find and replace it).</summary>
+        public static string QueueBaseName(string cluster, string service, string? workPool, string workQueue)
         {
             string head = ServiceHead(cluster, service);
             string id = "~" + Hash(new[] { cluster, service, string.IsNullOrEmpty(workPool) ? null : workPool, workQueue }, HashLength);
@@ -88,6 +105,67 @@ namespace PrefectScaling.Scaling
             string scope = Readable(string.IsNullOrEmpty(workPool) ? workQueue : workPool + "/" + workQueue);
             if (scope.Length > room) scope = scope.Substring(0, room);
             return head + scope + id;
+        }
+
+        /// <summary>The scope as a name part: a whole pool as its name, a pool's queues as pool/q1+q2, queues in any
+        /// pool as */q1+q2, parts joined by ';'. Letters, digits, '.', '_' and '-' stay; every other character is
+        /// %XX of its UTF-8 bytes, so the part is printable ASCII (PolicyName pattern \p{Print}+) and reads back.</summary>
+        public static string ReadableScope(BindingScope scope)
+        {
+            var parts = scope.Pools.Select(p => p.IsWholePool ? Encode(p.Pool) : Encode(p.Pool) + "/" + string.Join("+", p.Queues.Select(Encode))).ToList();
+            if (scope.AnyPoolQueues.Count > 0) parts.Add(AnyPool + "/" + string.Join("+", scope.AnyPoolQueues.Select(Encode)));
+            return string.Join(";", parts);
+        }
+
+        /// <summary>The scope a policy or alarm name of this service holds, when the name holds it whole: the readable
+        /// part read back and checked against the name's hash, for a binding's name or a per-queue one. Null for a
+        /// name whose scope was cut to fit, a per-queue name whose characters were simplified, and the first
+        /// release's names (their pool and queue cannot be told apart).</summary>
+        public static BindingScope? ScopeOf(string? name, string cluster, string service) => Read(name, cluster, service).Scope;
+
+        /// <summary>The scope of a name for people: the exact scope where the name gives it back, marked when it is
+        /// one queue's name from before bindings; else the name's readable part, or the whole first-release name.</summary>
+        public static string ScopeText(string name, string cluster, string service)
+        {
+            (BindingScope? scope, bool perQueue) = Read(name, cluster, service);
+            if (scope != null) return scope + (perQueue ? " (one queue, from before bindings)" : string.Empty);
+            string head = ServiceHead(cluster, service), baseName = WithoutSuffix(name);
+            int tilde = baseName.LastIndexOf('~');
+            return baseName.StartsWith(head, StringComparison.Ordinal) && tilde > head.Length
+                ? baseName.Substring(head.Length, tilde - head.Length) + " (as the name has it)"
+                : baseName + " (the first release's name)";
+        }
+
+        private static (BindingScope? Scope, bool PerQueue) Read(string? name, string cluster, string service)
+        {
+            if (name == null) return (null, false);
+            string head = ServiceHead(cluster, service);
+            string baseName = WithoutSuffix(name);
+            int tilde = baseName.LastIndexOf('~');
+            if (!baseName.StartsWith(head, StringComparison.Ordinal) || tilde < head.Length) return (null, false);
+            string readable = baseName.Substring(head.Length, tilde - head.Length);
+
+            BindingScope? scope = ParseReadableScope(readable);
+            if (scope != null && BaseName(new ServiceBinding(cluster, service, scope)) == baseName) return (scope, false);
+
+            // A per-queue name: "queue" or "pool/queue", where either may itself hold a '/'.
+            if (readable.Length > 0 && QueueBaseName(cluster, service, null, readable) == baseName)
+                return (BindingScope.Of(Array.Empty<BindingScope.PoolPart>(), new[] { readable }), true);
+            for (int slash = readable.IndexOf('/'); slash > 0; slash = readable.IndexOf('/', slash + 1))
+            {
+                string pool = readable.Substring(0, slash), queue = readable.Substring(slash + 1);
+                if (queue.Length > 0 && QueueBaseName(cluster, service, pool, queue) == baseName)
+                    return (BindingScope.Of(new[] { new BindingScope.PoolPart(pool, new[] { queue }) }, null), true);
+            }
+            return (null, false);
+        }
+
+        /// <summary>The name without the kind's suffix (":out", ":in", ":wake").</summary>
+        public static string WithoutSuffix(string name)
+        {
+            foreach (string suffix in Suffixes)
+                if (suffix.Length > 0 && name.EndsWith(suffix, StringComparison.Ordinal)) return name.Substring(0, name.Length - suffix.Length);
+            return name;
         }
 
         /// <summary>The first release's base name (kept to find and replace what it made).</summary>
@@ -100,16 +178,24 @@ namespace PrefectScaling.Scaling
             return name.Substring(0, LegacyHead) + "-" + hash;
         }
 
-        /// <summary>Every name the module has used for one scope: the new ones and the first release's.</summary>
-        public static HashSet<string> ScopeNames(string cluster, string service, string? workPool, string workQueue)
+        /// <summary>Every name the module has used for a binding: its own, and, when the scope is one queue, that
+        /// queue's names from before bindings and from the first release. What Remove with a scope removes.</summary>
+        public static HashSet<string> ScopeNames(ServiceBinding binding)
         {
-            string current = BaseName(cluster, service, workPool, workQueue), legacy = LegacyBaseName(cluster, service, workPool, workQueue);
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (string suffix in Suffixes)
+            var bases = new List<string> { BaseName(binding) };
+            BindingScope scope = binding.Scope;
+            (string? Pool, string Queue)? one =
+                scope.AnyPoolQueues.Count == 0 && scope.Pools.Count == 1 && scope.Pools[0].Queues.Count == 1 ? (scope.Pools[0].Pool, scope.Pools[0].Queues[0])
+                : scope.Pools.Count == 0 && scope.AnyPoolQueues.Count == 1 ? ((string?)null, scope.AnyPoolQueues[0])
+                : ((string?, string)?)null;
+            if (one != null)
             {
-                names.Add(current + suffix);
-                names.Add(legacy + suffix);
+                bases.Add(QueueBaseName(binding.Cluster, binding.Service, one.Value.Pool, one.Value.Queue));
+                bases.Add(LegacyBaseName(binding.Cluster, binding.Service, one.Value.Pool, one.Value.Queue));
             }
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (string baseName in bases)
+                foreach (string suffix in Suffixes) names.Add(baseName + suffix);
             return names;
         }
 
@@ -187,6 +273,95 @@ namespace PrefectScaling.Scaling
             if ((alarm["OKActions"] as JsonArray)?.Count > 0 || (alarm["InsufficientDataActions"] as JsonArray)?.Count > 0) return false;
             string resourceId = ResourceId(cluster, service);
             return actions.All(a => ParsePolicyArn((string?)a) is var parsed && parsed != null && parsed.Value.ResourceId == resourceId && parsed.Value.PolicyName == name);
+        }
+
+        private const string AnyPool = "*";
+
+        /// <summary>The parts the identity hash is taken over: cluster, service, then each pool with its queue count
+        /// and queues, then the any-pool queues with their count; the counts keep the parts from running together.</summary>
+        private static IEnumerable<string?> IdentityParts(ServiceBinding binding)
+        {
+            yield return binding.Cluster;
+            yield return binding.Service;
+            foreach (BindingScope.PoolPart pool in binding.Scope.Pools)
+            {
+                yield return "pool";
+                yield return pool.Pool;
+                yield return pool.Queues.Count.ToString(CultureInfo.InvariantCulture);
+                foreach (string queue in pool.Queues) yield return queue;
+            }
+            yield return "any";
+            yield return binding.Scope.AnyPoolQueues.Count.ToString(CultureInfo.InvariantCulture);
+            foreach (string queue in binding.Scope.AnyPoolQueues) yield return queue;
+        }
+
+        private static bool IsPlain(char c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+        private static string Encode(string name)
+        {
+            var sb = new StringBuilder(name.Length);
+            foreach (byte b in Encoding.UTF8.GetBytes(name))
+            {
+                if (b < 128 && IsPlain((char)b)) sb.Append((char)b);
+                else sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>The inverse of Encode, or null for text Encode never writes.</summary>
+        private static string? Decode(string text)
+        {
+            var bytes = new List<byte>(text.Length);
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (IsPlain(c)) { bytes.Add((byte)c); continue; }
+                if (c != '%' || i + 2 >= text.Length) return null;
+                if (!byte.TryParse(text.Substring(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b)) return null;
+                bytes.Add(b);
+                i += 2;
+            }
+            try
+            {
+                return new UTF8Encoding(false, true).GetString(bytes.ToArray());
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>The inverse of ReadableScope, or null.</summary>
+        private static BindingScope? ParseReadableScope(string readable)
+        {
+            var pools = new List<BindingScope.PoolPart>();
+            var any = new List<string>();
+            foreach (string part in readable.Split(';'))
+            {
+                int slash = part.IndexOf('/');
+                string? pool = slash < 0 ? Decode(part) : part.Substring(0, slash) == AnyPool ? AnyPool : Decode(part.Substring(0, slash));
+                if (pool == null) return null;
+                var queues = new List<string>();
+                if (slash >= 0)
+                {
+                    foreach (string encoded in part.Substring(slash + 1).Split('+'))
+                    {
+                        string? queue = Decode(encoded);
+                        if (string.IsNullOrEmpty(queue)) return null;
+                        queues.Add(queue!);
+                    }
+                }
+                if (slash >= 0 && pool == AnyPool) any.AddRange(queues);
+                else pools.Add(new BindingScope.PoolPart(pool, queues));
+            }
+            try
+            {
+                return BindingScope.Of(pools, any);
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
         }
 
         /// <summary>Letters, digits, '.', '_', '-' and the '/' between pool and queue; anything else '_'. Policy names

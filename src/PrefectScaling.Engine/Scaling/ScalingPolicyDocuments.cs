@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
+using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Scaling
@@ -27,11 +28,22 @@ namespace PrefectScaling.Scaling
         public string PolicyType => (string)PutInput["PolicyType"]!;
     }
 
-    /// <summary>Builds the desired target, policies and alarms for a spec: the one place that knows their shapes.</summary>
+    /// <summary>Builds the desired target, policies and alarms for a spec: the one place that knows their shapes.
+    /// Every metric they read is a series of the binding (<see cref="BindingSeries"/>): the backlog of the spec's
+    /// measure and, for backlog per task, the desired-task count, with metric math over the two.</summary>
     public static class ScalingPolicyDocuments
     {
         public const string ServiceNamespace = "ecs";
         public const string ScalableDimension = "ecs:service:DesiredCount";
+
+        /// <summary>Backlog per desired task, counting no task as one (as a publisher of per-task data did):
+        /// target tracking cannot divide by zero tasks, and the wake policy grows the service from zero.</summary>
+        public const string PerTaskExpression = "IF(tasks > 0, backlog / tasks, backlog)";
+
+        public const string WakeExpression = "IF(tasks == 0 AND backlog > 0, 1, 0)";
+
+        /// <summary>AlarmDescription is at most 1,024 characters; a scope of many queues is cut to this in it.</summary>
+        private const int MaxScopeInDescription = 400;
 
         public static JsonObject ScalableTarget(ScalingPolicySpec spec) => new JsonObject
         {
@@ -48,12 +60,26 @@ namespace PrefectScaling.Scaling
             switch (spec.Kind)
             {
                 case ScalingPolicyKind.TargetTracking:
-                    return new List<DesiredPolicy> { TargetTracking(spec, name, spec.Metric.MetricNameFor(spec.Measure), spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue)) };
+                    MetricSeries backlog = Backlog(spec);
+                    return new List<DesiredPolicy> { TargetTracking(spec, name, new JsonObject
+                    {
+                        ["MetricName"] = backlog.MetricName,
+                        ["Namespace"] = backlog.Namespace,
+                        ["Dimensions"] = Dimensions(backlog.Dimensions),
+                        ["Statistic"] = "Maximum",
+                        ["Unit"] = "Count",
+                    }) };
 
                 case ScalingPolicyKind.BacklogPerTask:
                     return new List<DesiredPolicy>
                     {
-                        TargetTracking(spec, name, spec.Metric.PerTaskMetricNameFor(spec.Measure), spec.Metric.PerTaskDimensionsFor(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue)),
+                        TargetTracking(spec, name, new JsonObject
+                        {
+                            ["Metrics"] = new JsonArray(
+                                TrackingQuery("backlog", Backlog(spec)),
+                                TrackingQuery("tasks", DesiredTasks(spec)),
+                                new JsonObject { ["Id"] = "perTask", ["Expression"] = PerTaskExpression, ["Label"] = spec.Metric.MetricNameFor(spec.Measure) + " per desired task", ["ReturnData"] = true }),
+                        }),
                         Wake(spec, name + ":wake"),
                     };
 
@@ -62,25 +88,62 @@ namespace PrefectScaling.Scaling
             }
         }
 
-        private static DesiredPolicy TargetTracking(ScalingPolicySpec spec, string name, string metricName, List<KeyValuePair<string, string>> dimensions)
+        /// <summary>Every series the policies and their alarms read: target tracking's metric or its metric-math
+        /// inputs, each alarm's metric or its metric-math inputs, in order, each once.</summary>
+        public static List<MetricSeries> SeriesRead(IEnumerable<DesiredPolicy> policies)
+        {
+            var found = new List<MetricSeries>();
+            void Add(JsonNode? metric)
+            {
+                if (metric is not JsonObject m || (string?)m["MetricName"] == null) return;
+                var series = new MetricSeries((string)m["Namespace"]!, (string)m["MetricName"]!,
+                    (m["Dimensions"] as JsonArray ?? new JsonArray()).Select(d => new KeyValuePair<string, string>((string)d!["Name"]!, (string)d["Value"]!)).ToList());
+                if (!found.Contains(series)) found.Add(series);
+            }
+            void AddQueries(JsonNode? queries)
+            {
+                foreach (JsonNode? query in queries as JsonArray ?? new JsonArray()) Add(query?["MetricStat"]?["Metric"]);
+            }
+            foreach (DesiredPolicy policy in policies)
+            {
+                JsonNode? tracked = policy.PutInput["TargetTrackingScalingPolicyConfiguration"]?["CustomizedMetricSpecification"];
+                Add(tracked);
+                AddQueries(tracked?["Metrics"]);
+                Add(policy.Alarm);
+                AddQueries(policy.Alarm?["Metrics"]);
+            }
+            return found;
+        }
+
+        private static MetricSeries Backlog(ScalingPolicySpec spec) => BindingSeries.Backlog(spec.Metric, spec.Cluster, spec.Service, spec.Measure);
+
+        private static MetricSeries DesiredTasks(ScalingPolicySpec spec) => BindingSeries.DesiredTasks(spec.Metric, spec.Cluster, spec.Service);
+
+        private static DesiredPolicy TargetTracking(ScalingPolicySpec spec, string name, JsonObject metric)
         {
             var configuration = new JsonObject
             {
                 ["TargetValue"] = spec.TargetValue,
-                ["CustomizedMetricSpecification"] = new JsonObject
-                {
-                    ["MetricName"] = metricName,
-                    ["Namespace"] = spec.Metric.Namespace,
-                    ["Dimensions"] = Dimensions(dimensions),
-                    ["Statistic"] = "Maximum",
-                    ["Unit"] = "Count",
-                },
+                ["CustomizedMetricSpecification"] = metric,
                 ["ScaleOutCooldown"] = spec.ScaleOutCooldown,
                 ["ScaleInCooldown"] = spec.ScaleInCooldown,
                 ["DisableScaleIn"] = spec.DisableScaleIn,
             };
             return new DesiredPolicy(name, Policy(spec, name, "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration", configuration), alarm: null);
         }
+
+        /// <summary>A metric-math input of target tracking (TargetTrackingMetricDataQuery; its stat has no period:
+        /// target tracking evaluates by the minute).</summary>
+        private static JsonObject TrackingQuery(string id, MetricSeries series) => new JsonObject
+        {
+            ["Id"] = id,
+            ["MetricStat"] = new JsonObject
+            {
+                ["Metric"] = new JsonObject { ["Namespace"] = series.Namespace, ["MetricName"] = series.MetricName, ["Dimensions"] = Dimensions(series.Dimensions) },
+                ["Stat"] = "Maximum",
+            },
+            ["ReturnData"] = false,
+        };
 
         private static DesiredPolicy StepOut(ScalingPolicySpec spec, string name)
         {
@@ -135,9 +198,9 @@ namespace PrefectScaling.Scaling
             int period = spec.EffectiveAlarmPeriod;
             var metrics = new JsonArray
             {
-                MetricQuery("backlog", spec.Metric.Namespace, spec.Metric.MetricNameFor(spec.Measure), spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue), period),
-                MetricQuery("tasks", spec.Metric.Namespace, BacklogMetricOptions.DesiredTasksMetricName, BacklogMetricOptions.ServiceDimensions(spec.Cluster, spec.Service), period),
-                new JsonObject { ["Id"] = "wake", ["Expression"] = "IF(tasks == 0 AND backlog > 0, 1, 0)", ["Label"] = "Backlog waiting with no task", ["ReturnData"] = true },
+                MetricQuery("backlog", Backlog(spec), period),
+                MetricQuery("tasks", DesiredTasks(spec), period),
+                new JsonObject { ["Id"] = "wake", ["Expression"] = WakeExpression, ["Label"] = "Backlog waiting with no task", ["ReturnData"] = true },
             };
             var alarm = new JsonObject
             {
@@ -153,26 +216,26 @@ namespace PrefectScaling.Scaling
             return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
         }
 
-        private static JsonObject MetricQuery(string id, string ns, string metricName, List<KeyValuePair<string, string>> dimensions, int period) => new JsonObject
+        private static JsonObject MetricQuery(string id, MetricSeries series, int period) => new JsonObject
         {
             ["Id"] = id,
             ["MetricStat"] = new JsonObject
             {
-                ["Metric"] = new JsonObject { ["Namespace"] = ns, ["MetricName"] = metricName, ["Dimensions"] = Dimensions(dimensions) },
+                ["Metric"] = new JsonObject { ["Namespace"] = series.Namespace, ["MetricName"] = series.MetricName, ["Dimensions"] = Dimensions(series.Dimensions) },
                 ["Period"] = period,
                 ["Stat"] = "Maximum",
             },
             ["ReturnData"] = false,
         };
 
-        /// <summary>An alarm on the published backlog metric; missing data is "not breaching", so it never scales.</summary>
+        /// <summary>An alarm on the binding's backlog; missing data is "not breaching", so it never scales.</summary>
         private static JsonObject BacklogAlarm(ScalingPolicySpec spec, string name, string comparison, double threshold, int periods, string description) => new JsonObject
         {
             ["AlarmName"] = name,
             ["AlarmDescription"] = description + " Managed by PrefectScaling.",
-            ["Namespace"] = spec.Metric.Namespace,
-            ["MetricName"] = spec.Metric.MetricNameFor(spec.Measure),
-            ["Dimensions"] = Dimensions(spec.Metric.DimensionsFor(spec.WorkPool, spec.WorkQueue)),
+            ["Namespace"] = Backlog(spec).Namespace,
+            ["MetricName"] = Backlog(spec).MetricName,
+            ["Dimensions"] = Dimensions(Backlog(spec).Dimensions),
             ["Statistic"] = "Maximum",
             ["Period"] = spec.EffectiveAlarmPeriod,
             ["EvaluationPeriods"] = periods,
@@ -195,7 +258,11 @@ namespace PrefectScaling.Scaling
         private static JsonArray Dimensions(IEnumerable<KeyValuePair<string, string>> dimensions) =>
             new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray());
 
-        private static string Scope(ScalingPolicySpec spec) => string.IsNullOrEmpty(spec.WorkPool) ? "queue " + spec.WorkQueue : spec.WorkPool + "/" + spec.WorkQueue;
+        private static string Scope(ScalingPolicySpec spec)
+        {
+            string scope = spec.Binding.Scope.ToString();
+            return scope.Length <= MaxScopeInDescription ? scope : scope.Substring(0, MaxScopeInDescription) + "…";
+        }
 
         private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
     }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using PrefectScaling.Backlog;
+using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Scaling
@@ -29,8 +30,10 @@ namespace PrefectScaling.Scaling
 
         public string Cluster { get; set; } = string.Empty;
         public string Service { get; set; } = string.Empty;
-        public string WorkQueue { get; set; } = string.Empty;
-        public string? WorkPool { get; set; }
+
+        /// <summary>What the service's agents or workers serve: the binding's scope. Its series are named by the
+        /// service alone (<see cref="BindingSeries"/>); the scope names the policies and is what a publisher counts.</summary>
+        public BindingScope? Scope { get; set; }
         public int MinCapacity { get; set; }
         public int MaxCapacity { get; set; } = 1;
         public ScalingPolicyKind Kind { get; set; } = ScalingPolicyKind.TargetTracking;
@@ -59,48 +62,26 @@ namespace PrefectScaling.Scaling
         /// <summary>The metric as the publisher writes it: namespace, name and dimensions come from the same options.</summary>
         public BacklogMetricOptions Metric { get; set; } = new BacklogMetricOptions();
 
-        /// <summary>The published metric the policy scales on: backlog per task for BacklogPerTask, else the backlog.</summary>
-        public string ScaledMetricName => Kind == ScalingPolicyKind.BacklogPerTask ? Metric.PerTaskMetricNameFor(Measure) : Metric.MetricNameFor(Measure);
-
-        /// <summary>The dimensions of <see cref="ScaledMetricName"/>, in the order they are published.</summary>
-        public List<KeyValuePair<string, string>> ScaledMetricDimensions() => Kind == ScalingPolicyKind.BacklogPerTask
-            ? Metric.PerTaskDimensionsFor(Cluster, Service, WorkPool, WorkQueue)
-            : Metric.DimensionsFor(WorkPool, WorkQueue);
+        /// <summary>The service and its scope; Validate first (a spec without a scope has no binding).</summary>
+        public ServiceBinding Binding => new ServiceBinding(Cluster, Service, Scope ?? throw new ArgumentException(NoScope));
 
         public string ResourceId => ScalingNames.ResourceId(Cluster, Service);
 
         public int EffectiveAlarmPeriod => AlarmPeriod ?? (Metric.StorageResolution == 1 ? 10 : 60);
 
-        /// <summary>The name every resource of this service and scope starts with; the kind is not part of it, so
-        /// switching kind finds and replaces the old resources.</summary>
-        public string BaseName => ScalingNames.BaseName(Cluster, Service, WorkPool, WorkQueue);
+        /// <summary>The name every resource of this binding starts with; the kind is not part of it, so switching kind
+        /// finds and replaces the old resources.</summary>
+        public string BaseName => ScalingNames.BaseName(Binding);
 
-        /// <summary>Every name of this scope, the first release's included: what Set replaces and Remove removes.</summary>
-        public HashSet<string> ScopeNames => ScalingNames.ScopeNames(Cluster, Service, WorkPool, WorkQueue);
+        /// <summary>Every name of this binding, and of its one queue from before bindings: what Remove with a scope removes.</summary>
+        public HashSet<string> ScopeNames => ScalingNames.ScopeNames(Binding);
 
-        /// <summary>A pool or queue name as typed for a policy: a policy reads one metric series, so it needs one
-        /// exact name. Wildcards (* ? [) are refused; ` escapes them, as in the other cmdlets.</summary>
-        public static string ExactName(string typed, string parameter)
-        {
-            NamePattern pattern;
-            try
-            {
-                pattern = new NamePattern(typed);
-            }
-            catch (ArgumentException)
-            {
-                throw new ArgumentException(parameter + " cannot be empty or blank.");
-            }
-            if (pattern.IsWildcard)
-                throw new ArgumentException(parameter + " '" + typed + "' has wildcard characters, but a scaling policy reads one metric series and needs an exact name; escape * ? [ with ` to mean the character itself.");
-            return pattern.Exact!;
-        }
+        private const string NoScope = "A binding needs a scope: -WorkPool (a whole pool), -WorkPool with -WorkQueue (some of its queues), or -WorkQueue alone (queues by name in whichever pool has each).";
 
         public void Validate()
         {
             ScalingNames.ValidateService(Cluster, Service);
-            MetricLimits.CheckDimensionValue("work queue name", WorkQueue);
-            if (WorkPool != null) MetricLimits.CheckDimensionValue("work pool name", WorkPool);
+            if (Scope == null) throw new ArgumentException(NoScope);
             if (MinCapacity < 0) throw new ArgumentException("-MinCapacity must be 0 or more, not " + MinCapacity + ".");
             if (MaxCapacity < 0) throw new ArgumentException("-MaxCapacity must be 0 or more, not " + MaxCapacity + ".");
             if (MinCapacity > MaxCapacity) throw new ArgumentException("-MinCapacity (" + MinCapacity + ") is more than -MaxCapacity (" + MaxCapacity + ").");

@@ -11,6 +11,10 @@ namespace PrefectScaling.Scaling
         public int? MinCapacity { get; set; }
         public int? MaxCapacity { get; set; }
         public string? PolicyName { get; set; }
+
+        /// <summary>The binding's scope, read back from the policy's name ("pool k8s queues a, b"): exact, or empty when
+        /// the name cannot give it back exactly (a scope too long for the name, the first release's names).</summary>
+        public string? Scope { get; set; }
         public string? PolicyType { get; set; }
 
         /// <summary>TargetTracking, BacklogPerTask (its target-tracking and wake policies) or StepScaling (out and in).</summary>

@@ -18,20 +18,18 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string? MetricName { get; set; }
 
-        /// <summary>The dimensions: WorkQueue, and WorkPool where known.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public BacklogDimension[] Dimension { get; set; } = { BacklogDimension.WorkQueue, BacklogDimension.WorkPool };
-
         [Parameter]
         [ValidateSet("1", "60")]
         public int StorageResolution { get; set; } = 60;
+
+        /// <summary>The dimensions of per-queue series; a binding's series carry ClusterName and ServiceName only.</summary>
+        internal virtual BacklogDimension PerQueueDimensions => BacklogDimension.WorkQueue | BacklogDimension.WorkPool;
 
         internal BacklogMetricOptions MetricOptions() => new BacklogMetricOptions
         {
             Namespace = Namespace,
             MetricName = MetricName,
-            Dimensions = Dimension.Aggregate((BacklogDimension)0, (all, d) => all | d),
+            Dimensions = PerQueueDimensions,
             StorageResolution = StorageResolution,
         };
     }

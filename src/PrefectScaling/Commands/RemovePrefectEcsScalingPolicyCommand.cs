@@ -2,26 +2,29 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using PrefectScaling.Aws;
+using PrefectScaling.Bindings;
 using PrefectScaling.Completion;
 using PrefectScaling.Scaling;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>Removes the scaling policies and alarms the module manages for an ECS service (one scope, or all),
+    /// <summary>Removes the scaling policies and alarms the module manages for an ECS service (every scope, or one),
     /// and can deregister the scalable target.</summary>
     [Cmdlet(VerbsCommon.Remove, "PrefectEcsScalingPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(typeof(void))]
     public sealed class RemovePrefectEcsScalingPolicyCommand : EcsScalingCmdlet
     {
-        /// <summary>Only this queue's policies; without it, every policy the module manages for the service.</summary>
+        /// <summary>With -WorkPool: only the policies of this binding scope (and of its one queue from before
+        /// bindings); without both, every policy the module manages for the service.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
-        public string? WorkQueue { get; set; }
+        public string[]? WorkQueue { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
-        public string? WorkPool { get; set; }
+        [ValidateNotNullOrEmpty]
+        public string[]? WorkPool { get; set; }
 
         [Parameter]
         public SwitchParameter DeregisterTarget { get; set; }
@@ -41,9 +44,8 @@ namespace PrefectScaling.Commands
             {
                 ScalingNames.ValidateService(Cluster, Service);
                 if (DeleteUnmanaged && !DeregisterTarget) throw new ArgumentException("-DeleteUnmanaged goes with -DeregisterTarget: only deregistering the target deletes what the module did not make.");
-                if (WorkQueue == null && !string.IsNullOrEmpty(WorkPool)) throw new ArgumentException("-WorkPool names a scope together with -WorkQueue; give both, or neither to remove every scope.");
-                HashSet<string>? scope = WorkQueue == null ? null : ScalingNames.ScopeNames(Cluster, Service,
-                    string.IsNullOrEmpty(WorkPool) ? null : ScalingPolicySpec.ExactName(WorkPool!, "-WorkPool"), ScalingPolicySpec.ExactName(WorkQueue, "-WorkQueue"));
+                HashSet<string>? scope = WorkQueue == null && WorkPool == null ? null
+                    : ScalingNames.ScopeNames(new ServiceBinding(Cluster, Service, BindingScope.From(WorkPool, WorkQueue)));
 
                 var manager = new EcsScalingPlanner(Aws);
                 WriteReadingProgress(resourceId, "Reading the scaling of the service");

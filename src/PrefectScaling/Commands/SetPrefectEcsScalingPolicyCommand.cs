@@ -3,16 +3,20 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Security;
 using PrefectScaling.Aws;
 using PrefectScaling.Backlog;
+using PrefectScaling.Bindings;
 using PrefectScaling.Completion;
 using PrefectScaling.Metrics;
+using PrefectScaling.Prefect;
 using PrefectScaling.Scaling;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>Registers an ECS service as a scalable target and puts one scaling policy on the published
-    /// Prefect backlog metric: target tracking, backlog per task, or step scaling with alarms the module owns.</summary>
+    /// <summary>Registers an ECS service as a scalable target and scales it on its binding's series (the backlog of the
+    /// scope it serves, published per service): target tracking, backlog per task, or step scaling with alarms the
+    /// module owns. A service has one binding: another scope replaces what the module made for the old one.</summary>
     [Cmdlet(VerbsCommon.Set, "PrefectEcsScalingPolicy", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TargetTrackingSet)]
     [OutputType(typeof(PrefectEcsScalingPolicy))]
     public sealed class SetPrefectEcsScalingPolicyCommand : BacklogMetricCmdlet
@@ -33,14 +37,31 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = string.Empty;
 
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        /// <summary>The binding's queues by exact name: of each -WorkPool, or alone in whichever pool has each.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
-        public string WorkQueue { get; set; } = string.Empty;
+        public string[]? WorkQueue { get; set; }
 
+        /// <summary>The binding's pools by exact name: alone, every queue of each.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
-        public string? WorkPool { get; set; }
+        [ValidateNotNullOrEmpty]
+        public string[]? WorkPool { get; set; }
+
+        // The Prefect connection as PrefectCmdlet declares it (tests/pester/module/ParameterConsistency keeps them
+        // alike): Set reads Prefect to resolve -WorkQueue alone, and to check the names whenever one is given.
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("ApiUrl")]
+        [ValidateNotNullOrEmpty]
+        public string? PrefectApiUrl { get; set; }
+
+        [Parameter]
+        public SecureString? PrefectApiKey { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? PrefectCredential { get; set; }
 
         [Parameter(Mandatory = true)]
         public int MinCapacity { get; set; }
@@ -96,6 +117,7 @@ namespace PrefectScaling.Commands
         {
             ScalingPolicySpec spec = BuildSpec();
             spec.Validate();
+            CheckScopeOnPrefect(spec.Scope!);
             var manager = new EcsScalingPlanner(Aws);
             var run = new EcsScalingRun(manager, spec);
             WriteReadingProgress(spec.ResourceId, "Reading the scaling of the service");
@@ -103,10 +125,19 @@ namespace PrefectScaling.Commands
             while (true)
             {
                 List<AwsChange> changes = RunEngine(run.NextAsync);
-                if (run.Round == 1) WarnIfMetricMissing(Aws, spec);
+                if (run.Round == 1)
+                {
+                    WarnIfSeriesMissing(Aws, spec);
+                    List<string> replaced = EcsScalingPlanner.ReplacedScopes(spec, run.Current!);
+                    if (replaced.Count > 0)
+                    {
+                        WriteWarning("A service has one binding: " + spec.ResourceId + " is now scaled on " + spec.Binding.Scope + ", which replaces every policy and alarm PrefectScaling made for it for " +
+                            string.Join("; ", replaced) + ".");
+                    }
+                }
                 if (changes.Count == 0)
                 {
-                    if (run.Round == 1) WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.BaseName + " is already as requested; nothing was changed.");
+                    if (run.Round == 1) WriteVerbose("The scaling of " + spec.ResourceId + " for " + spec.Binding.Scope + " is already as requested; nothing was changed.");
                     break;
                 }
                 // A later round runs after this command's own writes: what it finds, something else did meanwhile.
@@ -123,12 +154,23 @@ namespace PrefectScaling.Commands
             }
         });
 
+        /// <summary>Before any AWS call: a queue named without its pool must be in exactly one pool, which only Prefect
+        /// can say; with a connection given, every name is checked. Any problem is an error that changes nothing.</summary>
+        private void CheckScopeOnPrefect(BindingScope scope)
+        {
+            bool connectionGiven = PrefectApiUrl != null || PrefectApiKey != null || PrefectCredential != null;
+            if (scope.AnyPoolQueues.Count == 0 && !connectionGiven) return;
+            PrefectConnection connection = PrefectConnection.For(PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential));
+            IReadOnlyList<string> problems = RunEngine((log, ct) => BindingScopeCheck.ProblemsAsync(connection, scope, log, ct));
+            if (problems.Count > 0)
+                throw new ArgumentException(string.Join(" ", problems) + " Nothing was changed.");
+        }
+
         private ScalingPolicySpec BuildSpec() => new ScalingPolicySpec
         {
             Cluster = Cluster,
             Service = Service,
-            WorkQueue = ScalingPolicySpec.ExactName(WorkQueue, "-WorkQueue"),
-            WorkPool = string.IsNullOrEmpty(WorkPool) ? null : ScalingPolicySpec.ExactName(WorkPool!, "-WorkPool"),
+            Scope = BindingScope.From(WorkPool, WorkQueue),
             MinCapacity = MinCapacity,
             MaxCapacity = MaxCapacity,
             Kind = ParameterSetName switch
@@ -168,16 +210,16 @@ namespace PrefectScaling.Commands
             return steps;
         }
 
-        /// <summary>A policy on a metric nobody publishes never scales: say so (a new metric may take minutes to list).</summary>
-        private void WarnIfMetricMissing(AwsContext aws, ScalingPolicySpec spec)
+        /// <summary>A policy on a series nobody publishes never scales: say so for each series the policies and alarms
+        /// read that CloudWatch does not list with exactly its dimensions (a new series may take minutes to list).</summary>
+        private void WarnIfSeriesMissing(AwsContext aws, ScalingPolicySpec spec)
         {
-            string metricName = spec.ScaledMetricName;
-            List<KeyValuePair<string, string>> dimensions = spec.ScaledMetricDimensions();
-            if (!RunEngine((log, ct) => new MetricPublisher(aws).IsPublishedAsync(spec.Metric.Namespace, metricName, dimensions, log, ct)))
+            var publisher = new MetricPublisher(aws);
+            foreach (MetricSeries series in ScalingPolicyDocuments.SeriesRead(ScalingPolicyDocuments.Policies(spec)))
             {
-                WriteWarning("No data has been published yet to " + spec.Metric.Namespace + "/" + metricName + " {" + string.Join(",", dimensions.Select(d => d.Key + "=" + d.Value)) +
-                    "}: the policy reads that metric. Publish it with Publish-PrefectBacklogMetric" + (spec.Kind == ScalingPolicyKind.BacklogPerTask ? " -Cluster " + spec.Cluster + " -Service " + spec.Service : string.Empty) +
-                    " or Install-PrefectBacklogPublisher (a new metric can take up to 15 minutes to be listed).");
+                if (RunEngine((log, ct) => publisher.IsPublishedAsync(series.Namespace, series.MetricName, series.Dimensions, log, ct))) continue;
+                WriteWarning("No data has been published yet to " + series + ": the policy reads that series. Publish the binding's series with Publish-PrefectBacklogMetric -Cluster " +
+                    spec.Cluster + " -Service " + spec.Service + " or Install-PrefectBacklogPublisher with the same -Cluster, -Service and metric options (a new series can take up to 15 minutes to be listed).");
             }
         }
     }

@@ -5,12 +5,14 @@ BeforeAll {
 
     # A parameter name that some cmdlets use for another thing, on purpose. Each variant lists its cmdlets, why, and
     # exactly which parts of the metadata differ from the other cmdlets' definition: a part that no longer differs
-    # must leave the list, so it can only shrink.
+    # must leave the list, so it can only shrink. A name may have several variants (an array of them).
     $script:Variants = @{
-        WorkQueue = @{ Why = 'one exact queue, not a scope of names and wildcards'; Differs = 'Type', 'Wildcards'
-                       Cmdlets = 'Publish-PrefectBacklogMetric', 'Set-PrefectEcsScalingPolicy', 'Remove-PrefectEcsScalingPolicy' }
-        WorkPool  = @{ Why = 'the pool of one exact queue, where empty means none, not a scope'; Differs = 'Type', 'Wildcards', 'Validation'
-                       Cmdlets = 'Publish-PrefectBacklogMetric', 'Set-PrefectEcsScalingPolicy', 'Remove-PrefectEcsScalingPolicy' }
+        WorkQueue = @(
+            @{ Why = 'one exact queue, not a scope of names and wildcards'; Differs = 'Type', 'Wildcards'; Cmdlets = 'Publish-PrefectBacklogMetric' }
+            @{ Why = 'the exact names of a binding''s scope: no wildcards, it is read as one total'; Differs = 'Wildcards'; Cmdlets = 'Set-PrefectEcsScalingPolicy', 'Remove-PrefectEcsScalingPolicy' })
+        WorkPool  = @(
+            @{ Why = 'the pool of one exact queue, where empty means none, not a scope'; Differs = 'Type', 'Wildcards', 'Validation'; Cmdlets = 'Publish-PrefectBacklogMetric' }
+            @{ Why = 'the exact names of a binding''s scope: no wildcards, it is read as one total'; Differs = 'Wildcards'; Cmdlets = 'Set-PrefectEcsScalingPolicy', 'Remove-PrefectEcsScalingPolicy' })
         Measure   = @{ Why = 'the measure of one count, bound from it, not the measures to read'; Differs = 'Type', 'Validation', 'Pipeline'
                        Cmdlets = 'Publish-PrefectBacklogMetric', 'Set-PrefectEcsScalingPolicy' }
         Cluster   = @{ Why = 'the one service whose backlog per task a publishing call adds, not the service of a policy'; Differs = 'Pipeline'
@@ -85,9 +87,11 @@ Describe 'A parameter name shared by several cmdlets' {
 
     It 'has one definition: type, aliases, pipeline binding, validation, completer and wildcards alike' {
         $drift = foreach ($name in $script:Shared.Keys) {
-            $variant = $script:Variants[$name]
-            $inVariant = @(if ($variant) { $script:Shared[$name] | Where-Object { $_ -in $variant.Cmdlets } })
-            foreach ($group in @(, @($script:Shared[$name] | Where-Object { $_ -notin $inVariant })) + @(, $inVariant)) {
+            $variants = @($script:Variants[$name] | Where-Object { $_ })
+            $inVariant = @($variants | ForEach-Object { $_.Cmdlets })
+            $groups = @(, @($script:Shared[$name] | Where-Object { $_ -notin $inVariant }))
+            foreach ($variant in $variants) { $groups += , @($script:Shared[$name] | Where-Object { $_ -in $variant.Cmdlets }) }
+            foreach ($group in $groups) {
                 foreach ($other in ($group | Select-Object -Skip 1)) {
                     Compare-Shape $name $group[0] $other | ForEach-Object { "-$name differs in $($_.Part): $($_.Left) but $($_.Right)" }
                 }
@@ -97,17 +101,16 @@ Describe 'A parameter name shared by several cmdlets' {
     }
 
     It 'differs in a listed variant exactly where the list says, and nowhere else' {
-        foreach ($name in $script:Variants.Keys) {
-            $variant = $script:Variants[$name]
+        foreach ($name in $script:Variants.Keys) { foreach ($variant in @($script:Variants[$name])) {
             $variant.Cmdlets | ForEach-Object { $script:Shared[$name] | Should -Contain $_ -Because "the variant of -$name lists $_" }
-            $main = @($script:Shared[$name] | Where-Object { $_ -notin $variant.Cmdlets })
+            $main = @($script:Shared[$name] | Where-Object { $_ -notin @($script:Variants[$name] | ForEach-Object { $_.Cmdlets }) })
             $main | Should -Not -BeNullOrEmpty -Because "-$name has a main definition besides its variant"
             # Compare cmdlets that both take pipeline input, so that every part is compared.
             $left = @($main | Where-Object { -not $script:NoPipelineInput.ContainsKey($_) })[0]
             $right = @($variant.Cmdlets | Where-Object { -not $script:NoPipelineInput.ContainsKey($_) })[0]
             $parts = @(Compare-Shape $name $left $right | ForEach-Object Part)
             ($parts | Sort-Object) -join ',' | Should -Be (($variant.Differs | Sort-Object) -join ',') -Because "-$name is $($variant.Why)"
-        }
+        } }
     }
 
     It 'is bound from the pipeline by no parameter of a cmdlet that takes no pipeline input' {

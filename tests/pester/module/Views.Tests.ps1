@@ -56,8 +56,8 @@ Describe 'Each view on real objects, at 80 columns' {
             $objects.PrefectWorkQueue = @(Get-PrefectWorkQueue -PrefectApiUrl $prefect.ApiUrl)
             $objects.BacklogMetricDatum = @($objects.PrefectBacklogCount | Publish-PrefectBacklogMetric @aws @service -PassThru)
             $step = @{ WorkPool = 'analytics-warehouse-nightly-eu-west'; WorkQueue = 'customer-reporting-batch-a'; MinCapacity = 0; MaxCapacity = 10 }
+            # One binding per service: the step policies' two rows (:out and :in) differ only at their ends.
             $null = Set-PrefectEcsScalingPolicy @aws @service @step -StepScaling -WarningAction SilentlyContinue
-            $null = Set-PrefectEcsScalingPolicy @aws @service @step -WorkPool 'analytics-warehouse-nightly-us-east' -BacklogPerTask -WarningAction SilentlyContinue
             $objects.PrefectEcsScalingPolicy = @(Get-PrefectEcsScalingPolicy @aws @service)
             $install = @{ PrefectApiUrl = $prefect.ApiUrl; WorkPool = 'analytics-*'; WarningAction = 'SilentlyContinue' }
             $objects.PrefectBacklogPublisher = @(

@@ -40,10 +40,10 @@ public class DependencyRuleTests
     private static bool IsAmazon(Type t) => t.Namespace != null && InNamespace(t, "Amazon");
 
     /// <summary>Known exceptions: shared words of the two halves that still live in the Prefect half (the others, such
-    /// as BacklogMeasure, live in the Model, which both halves use freely). The wildcard grammar tells a policy's exact
-    /// queue name from a pattern (Scaling). It is a plain value: nothing in Metrics or Scaling calls Prefect.
-    /// An exception that is no longer used fails <see cref="KnownExceptionsAreStillNeeded"/>, so the list only shrinks.</summary>
-    private static readonly string[] SharedWords = { Root + ".Backlog.NamePattern" };
+    /// as BacklogMeasure, live in the Model, which both halves use freely). None is left: a policy's exact names come
+    /// from the binding's scope (Bindings). An exception that is no longer used fails
+    /// <see cref="KnownExceptionsAreStillNeeded"/>, so the list only shrinks.</summary>
+    private static readonly string[] SharedWords = Array.Empty<string>();
 
     private static bool InNamespace(Type t, string ns) => t.Namespace == ns || (t.Namespace?.StartsWith(ns + ".", StringComparison.Ordinal) ?? false);
 

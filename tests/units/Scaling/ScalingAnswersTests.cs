@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Scaling.Tests;
 
@@ -17,7 +18,7 @@ public sealed class ScalingAnswersTests : IDisposable
     private EcsScalingPlanner Planner => new(_aws);
 
     private static ScalingPolicySpec Spec(string service) =>
-        new() { Cluster = "c", Service = service, WorkQueue = "q", MinCapacity = 0, MaxCapacity = 4, Kind = ScalingPolicyKind.StepScaling };
+        new() { Cluster = "c", Service = service, Scope = BindingScope.From(null, new[] { "q" }), MinCapacity = 0, MaxCapacity = 4, Kind = ScalingPolicyKind.StepScaling };
 
     private static string PolicyArn(string service, string name) =>
         "arn:aws:autoscaling:eu-west-1:" + Account + ":scalingPolicy:0b7e:resource/ecs/service/c/" + service + ":policyName/" + name;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Scaling.Tests;
 
@@ -15,7 +16,11 @@ public sealed class ScalingPlannerTests : IDisposable
     private EcsScalingPlanner Planner => new(_aws);
 
     private static ScalingPolicySpec Spec(ScalingPolicyKind kind = ScalingPolicyKind.StepScaling, string service = "agent", string? pool = "pool", string queue = "default") =>
-        new() { Cluster = "prod", Service = service, WorkPool = pool, WorkQueue = queue, MinCapacity = 0, MaxCapacity = 4, Kind = kind };
+        new() { Cluster = "prod", Service = service, Scope = Scope(pool, queue), MinCapacity = 0, MaxCapacity = 4, Kind = kind };
+
+    private static BindingScope Scope(string? pool, params string[] queues) => BindingScope.From(pool == null ? null : new[] { pool }, queues);
+
+    private static ServiceBinding Binding(string cluster, string service, string? pool, params string[] queues) => new(cluster, service, Scope(pool, queues));
 
     private static JsonObject Target(int min = 0, int max = 4) => new()
     {
@@ -55,47 +60,114 @@ public sealed class ScalingPlannerTests : IDisposable
     [Fact]
     public void Names_carry_the_exact_service_and_never_start_another_service_s_names()
     {
-        string agent = ScalingNames.BaseName("c", "agent", "pool", "q");
-        string gpu = ScalingNames.BaseName("c", "agent-gpu", "pool", "q");
+        string agent = ScalingNames.BaseName(Binding("c", "agent", "pool", "q"));
+        string gpu = ScalingNames.BaseName(Binding("c", "agent-gpu", "pool", "q"));
         Assert.Matches("^PrefectScaling/c/agent/pool/q~[0-9a-f]{16}$", agent);
         Assert.False(gpu.StartsWith(ScalingNames.ServiceHead("c", "agent"), StringComparison.Ordinal));
         Assert.True(ScalingNames.IsServiceName(agent + ":out", "c", "agent"));
         Assert.False(ScalingNames.IsServiceName(gpu + ":out", "c", "agent"));
 
         // Cluster a-b + service c and cluster a + service b-c: the first release named both PrefectScaling-a-b-c-.
-        string left = ScalingNames.BaseName("a-b", "c", null, "q"), right = ScalingNames.BaseName("a", "b-c", null, "q");
+        string left = ScalingNames.BaseName(Binding("a-b", "c", null, "q")), right = ScalingNames.BaseName(Binding("a", "b-c", null, "q"));
         Assert.NotEqual(left, right);
         Assert.False(ScalingNames.IsServiceName(left, "a", "b-c"));
         Assert.False(ScalingNames.IsServiceName(right, "a-b", "c"));
         Assert.Equal(ScalingNames.LegacyBaseName("a-b", "c", null, "q"), ScalingNames.LegacyBaseName("a", "b-c", null, "q"));
 
-        // Pool and queue cannot blur either: pool "a" + queue "b/c" is not pool "a/b" + queue "c", nor no pool + "a/b/c".
-        var scopes = new[] { ScalingNames.BaseName("c", "s", "a", "b/c"), ScalingNames.BaseName("c", "s", "a/b", "c"), ScalingNames.BaseName("c", "s", null, "a/b/c") };
-        Assert.Equal(3, scopes.Distinct().Count());
+        // Pools and queues cannot blur: pool "a" + queue "b/c" is not pool "a/b" + queue "c", nor queue "a/b/c" in any pool,
+        // nor pool "a/b/c"; a binding's name is not the name of the same queue's policy from before bindings.
+        var scopes = new[]
+        {
+            ScalingNames.BaseName(Binding("c", "s", "a", "b/c")), ScalingNames.BaseName(Binding("c", "s", "a/b", "c")), ScalingNames.BaseName(Binding("c", "s", null, "a/b/c")),
+            ScalingNames.BaseName(new ServiceBinding("c", "s", BindingScope.From(new[] { "a/b/c" }, null))), ScalingNames.QueueBaseName("c", "s", "a", "b/c"),
+        };
+        Assert.Equal(scopes.Length, scopes.Distinct().Count());
         // A user's own names that merely start like ours are not the module's.
         Assert.False(ScalingNames.IsServiceName("PrefectScaling/c/agent/my-alarm", "c", "agent"));
         Assert.False(ScalingNames.IsServiceName("PrefectScaling/c/agent/x~0123456789abcdef:other", "c", "agent"));
+    }
+
+    public static TheoryData<string, string> Readable => new()
+    {
+        { "pool k8s", "k8s" },
+        { "pool k8s queues a, b", "k8s/a+b" },
+        { "queues a, b (any pool)", "*/a+b" },
+        { "pool gpu; pool k8s queue a; queue b (any pool)", "gpu;k8s/a;*/b" },
+        { "pool team a+b #2 ü;= queue etl \"quoted\" #1 ü?", "team%20a%2Bb%20%232%20%C3%BC%3B%3D/etl%20%22quoted%22%20%231%20%C3%BC%3F" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Readable))]
+    public void A_binding_s_name_holds_its_scope_readably_and_gives_it_back_exactly(string scopeText, string readable)
+    {
+        BindingScope scope = Parse(scopeText);
+        Assert.Equal(scopeText, scope.ToString());
+        string name = ScalingNames.BaseName(new ServiceBinding("prod", "agent", scope));
+        Assert.Equal("PrefectScaling/prod/agent/" + readable, name[..name.LastIndexOf('~')]);
+        Assert.All(name, ch => Assert.InRange(ch, ' ', '~'));
+        foreach (string suffix in ScalingNames.Suffixes)
+            Assert.Equal(scope, ScalingNames.ScopeOf(name + suffix, "prod", "agent"));
+        // Another service's head, or a name whose hash is not its scope's, gives nothing back.
+        Assert.Null(ScalingNames.ScopeOf(name, "prod", "agent-gpu"));
+        Assert.Null(ScalingNames.ScopeOf(name[..^1] + (name[^1] == '0' ? '1' : '0'), "prod", "agent"));
+    }
+
+    /// <summary>The test's own reading of BindingScope.ToString(), so the expected scopes are written as people read them.</summary>
+    private static BindingScope Parse(string text)
+    {
+        var pools = new List<BindingScope.PoolPart>();
+        var any = new List<string>();
+        foreach (string part in text.Split("; "))
+        {
+            if (part.EndsWith(" (any pool)", StringComparison.Ordinal))
+                any.AddRange(part[(part.IndexOf(' ') + 1)..^" (any pool)".Length].Split(", "));
+            else if (part.Contains(" queue", StringComparison.Ordinal))
+            {
+                int at = part.IndexOf(" queue", StringComparison.Ordinal);
+                pools.Add(new BindingScope.PoolPart(part["pool ".Length..at], part[(part.IndexOf(' ', at + 1) + 1)..].Split(", ")));
+            }
+            else pools.Add(new BindingScope.PoolPart(part["pool ".Length..], Array.Empty<string>()));
+        }
+        return BindingScope.Of(pools, any);
+    }
+
+    [Fact]
+    public void Names_of_one_queue_from_before_bindings_give_their_scope_back_and_the_first_release_s_do_not()
+    {
+        Assert.Equal(Scope("pool", "etl"), ScalingNames.ScopeOf(ScalingNames.QueueBaseName("prod", "agent", "pool", "etl") + ":out", "prod", "agent"));
+        Assert.Equal(Scope(null, "etl"), ScalingNames.ScopeOf(ScalingNames.QueueBaseName("prod", "agent", null, "etl"), "prod", "agent"));
+        Assert.Equal(Scope("a/b", "c"), ScalingNames.ScopeOf(ScalingNames.QueueBaseName("prod", "agent", "a/b", "c"), "prod", "agent"));
+        // Simplified characters ('ü' became '_') cannot be read back, nor can the first release's pool-queue names.
+        Assert.Null(ScalingNames.ScopeOf(ScalingNames.QueueBaseName("prod", "agent", "pool", "etl ü"), "prod", "agent"));
+        Assert.Null(ScalingNames.ScopeOf(ScalingNames.LegacyBaseName("prod", "agent", "pool", "etl") + ":out", "prod", "agent"));
+        Assert.Equal("pool pool queue etl (one queue, from before bindings)", ScalingNames.ScopeText(ScalingNames.QueueBaseName("prod", "agent", "pool", "etl"), "prod", "agent"));
+        Assert.Equal("PrefectScaling-prod-agent-pool-etl (the first release's name)", ScalingNames.ScopeText(ScalingNames.LegacyBaseName("prod", "agent", "pool", "etl") + ":in", "prod", "agent"));
     }
 
     [Fact]
     public void Names_stay_within_AWS_limits_for_the_longest_ECS_names()
     {
         string cluster = new('c', 255), service = new('s', 255), queue = new('q', 1024);
-        string name = ScalingNames.BaseName(cluster, service, new string('p', 1024), queue);
+        var longest = new ServiceBinding(cluster, service, Scope(new string('p', 1024), queue));
+        string name = ScalingNames.BaseName(longest);
         Assert.True(name.Length + ":wake".Length <= 255, name.Length.ToString());
         Assert.True(ScalingNames.IsServiceName(name + ":wake", cluster, service));
         Assert.False(ScalingNames.IsServiceName(name, cluster, new string('s', 254)));
+        // A scope cut to fit cannot be read back, and is not mistaken for another.
+        Assert.Null(ScalingNames.ScopeOf(name, cluster, service));
         // Two scopes that differ only past the readable part still get different names.
-        Assert.NotEqual(ScalingNames.BaseName(cluster, service, null, queue), ScalingNames.BaseName(cluster, service, null, queue[..^1] + "x"));
+        Assert.NotEqual(name, ScalingNames.BaseName(new ServiceBinding(cluster, service, Scope(new string('p', 1024), queue[..^1] + "x"))));
+        var manyQueues = new ServiceBinding("c", "s", Scope("pool", Enumerable.Range(1, 1000).Select(i => "queue-" + i).ToArray()));
+        Assert.True(ScalingNames.BaseName(manyQueues).Length <= 250);
+        Assert.NotEqual(ScalingNames.BaseName(manyQueues), ScalingNames.BaseName(new ServiceBinding("c", "s", Scope("pool", Enumerable.Range(1, 999).Select(i => "queue-" + i).ToArray()))));
         // The first release's long names (cut to 187 characters, '-', a hash) are still recognised, and its
         // prefix stays within DescribeAlarms' AlarmNamePrefix limit.
         string legacy = ScalingNames.LegacyBaseName(cluster, service, null, "q");
         Assert.Equal(200, legacy.Length);
         Assert.True(ScalingNames.IsServiceName(legacy + ":out", cluster, service));
         Assert.True(ScalingNames.LegacyServicePrefix(cluster, service).Length <= 255);
-        // Policy names are printable ASCII (\p{Print}); the readable part is simplified, the hash keeps it exact.
-        string odd = ScalingNames.BaseName("c", "s", "team a+b ü", "etl \"quoted\" & 100% #1 ü?");
-        Assert.All(odd, ch => Assert.InRange(ch, ' ', '~'));
+        // Names before bindings keep their form, so that Set finds and replaces them.
+        Assert.Matches("^PrefectScaling/c/s/team_a_b__/etl__quoted____100___1___~[0-9a-f]{16}$", ScalingNames.QueueBaseName("c", "s", "team a+b ü", "etl \"quoted\" & 100% #1 ü?"));
     }
 
     [Fact]
@@ -138,16 +210,28 @@ public sealed class ScalingPlannerTests : IDisposable
     }
 
     [Fact]
-    public void PlanSet_replaces_another_kind_of_the_scope_and_leaves_other_scopes()
+    public void PlanSet_replaces_another_kind_and_every_other_scope_of_the_service()
     {
         JsonObject json = StateAfter(Spec(ScalingPolicyKind.TargetTracking));
-        JsonObject other = StateAfter(Spec(ScalingPolicyKind.TargetTracking, queue: "other"));
-        json["Policies"]!.AsArray().Add(other["Policies"]![0]!.DeepClone());
+        JsonObject other = StateAfter(Spec(ScalingPolicyKind.StepScaling, queue: "other"));
+        foreach (JsonNode? policy in other["Policies"]!.AsArray()) json["Policies"]!.AsArray().Add(policy!.DeepClone());
+        foreach (JsonNode? alarm in other["Alarms"]!.AsArray()) json["Alarms"]!.AsArray().Add(alarm!.DeepClone());
+        json["Policies"]!.AsArray().Add(Policy(ScalingNames.QueueBaseName("prod", "agent", "pool", "old"), "TargetTrackingScaling"));
         ScalingPolicySpec step = Spec();
-        List<string> actions = Actions(Planner.PlanSet(step, EcsScalingState.FromJson(json)));
-        Assert.Equal("Delete scaling policy: " + step.BaseName, actions[0]);
-        Assert.Equal(5, actions.Count);
-        Assert.DoesNotContain(actions, a => a.Contains(ScalingNames.BaseName("prod", "agent", "pool", "other"), StringComparison.Ordinal));
+        EcsScalingState state = EcsScalingState.FromJson(json);
+        List<string> actions = Actions(Planner.PlanSet(step, state));
+        string otherName = ScalingNames.BaseName(Binding("prod", "agent", "pool", "other"));
+        Assert.Equal(new[]
+        {
+            "Delete scaling policy: " + step.BaseName,
+            "Delete scaling policy and its alarm: " + otherName + ":out",
+            "Delete scaling policy and its alarm: " + otherName + ":in",
+            "Delete scaling policy: " + ScalingNames.QueueBaseName("prod", "agent", "pool", "old"),
+        }, actions.Take(4));
+        Assert.Equal(8, actions.Count); // then two policies and two alarms of the binding
+        Assert.Equal(new[] { "pool pool queue other", "pool pool queue old (one queue, from before bindings)" }, EcsScalingPlanner.ReplacedScopes(step, state));
+        // The same binding of another kind replaces no scope.
+        Assert.Empty(EcsScalingPlanner.ReplacedScopes(step, EcsScalingState.FromJson(StateAfter(Spec(ScalingPolicyKind.TargetTracking)))));
     }
 
     [Fact]
@@ -162,6 +246,7 @@ public sealed class ScalingPlannerTests : IDisposable
             ["Alarms"] = new JsonArray(Alarm(legacy + ":out"), Alarm(legacy + ":in")),
         });
         List<string> actions = Actions(Planner.PlanSet(Spec(), state));
+        Assert.Equal(new[] { legacy + " (the first release's name)" }, EcsScalingPlanner.ReplacedScopes(Spec(), state));
         Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":out", actions[0]);
         Assert.Equal("Delete scaling policy and its alarm: " + legacy + ":in", actions[1]);
         Assert.Equal(6, actions.Count); // the two, then two new policies and two new alarms
@@ -182,13 +267,16 @@ public sealed class ScalingPlannerTests : IDisposable
     }
 
     [Fact]
-    public void PlanRemove_of_one_scope_takes_its_new_and_first_release_names_only()
+    public void PlanRemove_of_one_scope_takes_its_names_and_its_queue_s_from_before_bindings_only()
     {
         ScalingPolicySpec spec = Spec();
         JsonObject json = StateAfter(spec);
         string legacy = ScalingNames.LegacyBaseName("prod", "agent", "pool", "default");
+        string perQueue = ScalingNames.QueueBaseName("prod", "agent", "pool", "default");
         json["Policies"]!.AsArray().Add(Policy(legacy));
-        json["Policies"]!.AsArray().Add(Policy(ScalingNames.BaseName("prod", "agent", "pool", "other")));
+        json["Policies"]!.AsArray().Add(Policy(perQueue + ":in"));
+        json["Policies"]!.AsArray().Add(Policy(ScalingNames.BaseName(Binding("prod", "agent", "pool", "other"))));
+        json["Policies"]!.AsArray().Add(Policy(ScalingNames.QueueBaseName("prod", "agent", "pool", "other")));
         List<string> actions = Actions(Planner.PlanRemove(EcsScalingState.FromJson(json), spec.ScopeNames, deregisterTarget: false));
         Assert.Equal(new[]
         {
@@ -197,6 +285,7 @@ public sealed class ScalingPlannerTests : IDisposable
             "Delete scaling policy: " + spec.BaseName + ":out",
             "Delete scaling policy: " + spec.BaseName + ":in",
             "Delete scaling policy: " + legacy,
+            "Delete scaling policy: " + perQueue + ":in",
         }, actions);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Scaling.Tests;
 
@@ -7,7 +8,7 @@ public sealed class ScalingPolicyDocumentsTests
 {
     private static ScalingPolicySpec Spec(ScalingPolicyKind kind) => new()
     {
-        Cluster = "prod", Service = "agent", WorkPool = "pool", WorkQueue = "etl", MinCapacity = 0, MaxCapacity = 8, Kind = kind,
+        Cluster = "prod", Service = "agent", Scope = BindingScope.From(new[] { "pool" }, new[] { "etl" }), MinCapacity = 0, MaxCapacity = 8, Kind = kind,
     };
 
     private static void Same(string expected, JsonNode? actual) => Assert.Equal(JsonNode.Parse(expected)!.ToJsonString(), actual?.ToJsonString());
@@ -18,7 +19,7 @@ public sealed class ScalingPolicyDocumentsTests
             ScalingPolicyDocuments.ScalableTarget(Spec(ScalingPolicyKind.StepScaling)));
 
     [Fact]
-    public void Target_tracking_holds_the_backlog_metric_at_the_target_and_owns_no_alarm()
+    public void Target_tracking_holds_the_binding_s_backlog_at_the_target_and_owns_no_alarm()
     {
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.TargetTracking);
         spec.TargetValue = 3;
@@ -30,7 +31,7 @@ public sealed class ScalingPolicyDocumentsTests
             {"PolicyName":"NAME","ServiceNamespace":"ecs","ResourceId":"service/prod/agent","ScalableDimension":"ecs:service:DesiredCount",
              "PolicyType":"TargetTrackingScaling","TargetTrackingScalingPolicyConfiguration":{"TargetValue":3,
                "CustomizedMetricSpecification":{"MetricName":"LateFlowRuns","Namespace":"Prefect",
-                 "Dimensions":[{"Name":"WorkPool","Value":"pool"},{"Name":"WorkQueue","Value":"etl"}],"Statistic":"Maximum","Unit":"Count"},
+                 "Dimensions":[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"agent"}],"Statistic":"Maximum","Unit":"Count"},
                "ScaleOutCooldown":60,"ScaleInCooldown":300,"DisableScaleIn":true}}
             """.Replace("NAME", spec.BaseName, StringComparison.Ordinal), policy.PutInput);
     }
@@ -58,7 +59,7 @@ public sealed class ScalingPolicyDocumentsTests
         Assert.Equal(1, (int)alarm["EvaluationPeriods"]!);
         Assert.Equal(60, (int)alarm["Period"]!);
         Assert.Equal("notBreaching", (string?)alarm["TreatMissingData"]);
-        Same("""[{"Name":"WorkPool","Value":"pool"},{"Name":"WorkQueue","Value":"etl"}]""", alarm["Dimensions"]);
+        Same("""[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"agent"}]""", alarm["Dimensions"]);
         Assert.False(alarm.ContainsKey("AlarmActions")); // the policy's ARN is added once the policy exists
     }
 
@@ -89,15 +90,20 @@ public sealed class ScalingPolicyDocumentsTests
     }
 
     [Fact]
-    public void Backlog_per_task_tracks_the_per_task_metric_and_wakes_a_service_at_zero()
+    public void Backlog_per_task_tracks_metric_math_over_the_binding_s_series_and_wakes_a_service_at_zero()
     {
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.BacklogPerTask);
         List<DesiredPolicy> policies = ScalingPolicyDocuments.Policies(spec);
         Assert.Equal(new[] { spec.BaseName, spec.BaseName + ":wake" }, policies.Select(p => p.Name));
 
-        JsonNode metric = policies[0].PutInput["TargetTrackingScalingPolicyConfiguration"]!["CustomizedMetricSpecification"]!;
-        Assert.Equal("LateFlowRunsPerTask", (string?)metric["MetricName"]);
-        Same("""[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"agent"},{"Name":"WorkPool","Value":"pool"},{"Name":"WorkQueue","Value":"etl"}]""", metric["Dimensions"]);
+        Same("""
+            {"Metrics":[
+              {"Id":"backlog","MetricStat":{"Metric":{"Namespace":"Prefect","MetricName":"LateFlowRuns",
+                 "Dimensions":[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"agent"}]},"Stat":"Maximum"},"ReturnData":false},
+              {"Id":"tasks","MetricStat":{"Metric":{"Namespace":"Prefect","MetricName":"EcsServiceDesiredTasks",
+                 "Dimensions":[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"agent"}]},"Stat":"Maximum"},"ReturnData":false},
+              {"Id":"perTask","Expression":"IF(tasks > 0, backlog / tasks, backlog)","Label":"LateFlowRuns per desired task","ReturnData":true}]}
+            """, policies[0].PutInput["TargetTrackingScalingPolicyConfiguration"]!["CustomizedMetricSpecification"]);
 
         DesiredPolicy wake = policies[1];
         Same("""{"AdjustmentType":"ExactCapacity","StepAdjustments":[{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}],"Cooldown":60,"MetricAggregationType":"Maximum"}""",
@@ -107,5 +113,13 @@ public sealed class ScalingPolicyDocumentsTests
         Assert.Equal("IF(tasks == 0 AND backlog > 0, 1, 0)", (string?)queries[2]!["Expression"]);
         Assert.Equal("EcsServiceDesiredTasks", (string?)queries[1]!["MetricStat"]!["Metric"]!["MetricName"]);
         Assert.Equal(1, (int)wake.Alarm["Threshold"]!);
+    }
+
+    [Fact]
+    public void An_alarm_description_stays_within_CloudWatch_s_1024_characters_for_a_scope_of_many_queues()
+    {
+        ScalingPolicySpec spec = Spec(ScalingPolicyKind.StepScaling);
+        spec.Scope = BindingScope.From(new[] { "pool" }, Enumerable.Range(1, 500).Select(i => "queue-" + i));
+        Assert.All(ScalingPolicyDocuments.Policies(spec), p => Assert.InRange(((string)p.Alarm!["AlarmDescription"]!).Length, 1, 1024));
     }
 }

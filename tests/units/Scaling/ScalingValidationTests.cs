@@ -1,3 +1,4 @@
+using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Scaling.Tests;
@@ -7,7 +8,7 @@ public sealed class ScalingValidationTests
 {
     private static ScalingPolicySpec Spec(Action<ScalingPolicySpec>? change = null)
     {
-        var spec = new ScalingPolicySpec { Cluster = "prod", Service = "agent", WorkPool = "pool", WorkQueue = "default", MinCapacity = 0, MaxCapacity = 4 };
+        var spec = new ScalingPolicySpec { Cluster = "prod", Service = "agent", Scope = BindingScope.From(new[] { "pool" }, new[] { "default" }), MinCapacity = 0, MaxCapacity = 4 };
         change?.Invoke(spec);
         return spec;
     }
@@ -35,8 +36,7 @@ public sealed class ScalingValidationTests
         { "a 256-character namespace", s => s.Metric.Namespace = new string('n', 256), "255" },
         { "a 256-character metric name", s => s.Metric.MetricName = new string('m', 256), "255" },
         { "a control character in a metric name", s => s.Metric.MetricName = "Late\nRuns", "control character" },
-        { "a queue name over 1024 characters", s => s.WorkQueue = new string('q', 1025), "1024" },
-        { "a blank queue", s => s.WorkQueue = "  ", "cannot be empty" },
+        { "no scope", s => s.Scope = null, "needs a scope" },
         { "a cluster ARN", s => s.Cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", "not an ARN" },
         { "a service name with a space", s => s.Service = "my agent", "letters, digits" },
         { "a 256-character cluster name", s => s.Cluster = new string('c', 256), "1 to 255" },
@@ -60,23 +60,38 @@ public sealed class ScalingValidationTests
         Spec(s => { s.Kind = ScalingPolicyKind.StepScaling; s.ScaleInAfterPeriods = 1440; }).Validate();
         Spec(s => { s.Kind = ScalingPolicyKind.StepScaling; s.AlarmPeriod = 3600; s.ScaleInAfterPeriods = 168; }).Validate();
         Spec(s => { s.Kind = ScalingPolicyKind.StepScaling; s.ScaleOutSteps = Enumerable.Range(1, 20).Select(i => new ScaleOutStep(i, i)).ToList(); }).Validate();
-        Spec(s => { s.Cluster = new string('c', 255); s.Service = "a_b-C9"; s.WorkQueue = new string('q', 1024); s.Metric.Namespace = "Prefect/Team #1: a.b_c-d"; }).Validate();
+        Spec(s => { s.Cluster = new string('c', 255); s.Service = "a_b-C9"; s.Scope = BindingScope.From(null, new[] { new string('q', 1024) }); s.Metric.Namespace = "Prefect/Team #1: a.b_c-d"; }).Validate();
     }
 
     [Theory]
     [InlineData("default", "default")]
     [InlineData("etl`?", "etl?")]
     [InlineData("a`*b", "a*b")]
-    public void Exact_names_are_unescaped(string typed, string exact) => Assert.Equal(exact, ScalingPolicySpec.ExactName(typed, "-WorkQueue"));
+    public void Exact_names_are_unescaped(string typed, string exact) => Assert.Equal(new[] { exact }, BindingScope.From(null, new[] { typed }).AnyPoolQueues);
 
     [Theory]
     [InlineData("etl-*")]
     [InlineData("q?")]
     [InlineData("[ab]c")]
-    public void Wildcards_are_refused_for_a_policy(string typed)
+    public void Wildcards_are_refused_for_a_binding(string typed)
     {
-        var error = Assert.Throws<ArgumentException>(() => ScalingPolicySpec.ExactName(typed, "-WorkQueue"));
-        Assert.Contains("exact name", error.Message);
+        Assert.Contains("names its scope exactly", Assert.Throws<ArgumentException>(() => BindingScope.From(null, new[] { typed })).Message);
+        Assert.Contains("-WorkPool", Assert.Throws<ArgumentException>(() => BindingScope.From(new[] { typed }, null)).Message);
+    }
+
+    [Theory]
+    [InlineData("a queue name over 1024 characters", null, "1025", "1024")]
+    [InlineData("a blank queue", null, "  ", "cannot be empty")]
+    [InlineData("a blank pool", "  ", null, "cannot be empty")]
+    public void Bad_scope_names_are_refused(string what, string? pool, string? queue, string message)
+    {
+        string? Expand(string? name) => name == "1025" ? new string('q', 1025) : name;
+        var error = Assert.ThrowsAny<ArgumentException>(() => new ScalingPolicySpec
+        {
+            Cluster = "prod", Service = "agent", MinCapacity = 0, MaxCapacity = 4,
+            Scope = BindingScope.Of(pool == null ? Array.Empty<BindingScope.PoolPart>() : new[] { new BindingScope.PoolPart(Expand(pool)!, Array.Empty<string>()) }, queue == null ? null : new[] { Expand(queue)! }),
+        }.Validate());
+        Assert.True(error.Message.Contains(message, StringComparison.Ordinal), what + ": " + error.Message);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PrefectScaling.Bindings;
 using PrefectScaling.Scaling;
 using AAS = PrefectScaling.Aws.AwsOperations.ApplicationAutoScaling;
 using CW = PrefectScaling.Aws.AwsOperations.CloudWatch;
@@ -17,7 +18,7 @@ public sealed class ScalingOwnershipTests
     public ScalingOwnershipTests(MotoFixture moto) { _moto = moto; }
 
     private static ScalingPolicySpec Spec(string cluster, string service, ScalingPolicyKind kind = ScalingPolicyKind.StepScaling, string queue = "etl") =>
-        new() { Cluster = cluster, Service = service, WorkQueue = queue, MinCapacity = 0, MaxCapacity = 4, Kind = kind };
+        new() { Cluster = cluster, Service = service, Scope = BindingScope.From(null, new[] { queue }), MinCapacity = 0, MaxCapacity = 4, Kind = kind };
 
     private async Task ApplyAsync(IEnumerable<AwsChange> changes)
     {
@@ -30,10 +31,10 @@ public sealed class ScalingOwnershipTests
         await ApplyAsync(planner.PlanSet(spec, await planner.ReadAsync(spec.Cluster, spec.Service, _log, default)));
     }
 
-    /// <summary>What the first release made for a step-scaling scope: its names, no tags.</summary>
+    /// <summary>What the first release made for a step-scaling scope of one queue: its names, no tags.</summary>
     private async Task PutFirstReleaseAsync(AwsContext aws, ScalingPolicySpec spec)
     {
-        string legacy = ScalingNames.LegacyBaseName(spec.Cluster, spec.Service, spec.WorkPool, spec.WorkQueue);
+        string legacy = ScalingNames.LegacyBaseName(spec.Cluster, spec.Service, null, spec.Scope!.AnyPoolQueues.Single());
         foreach (DesiredPolicy policy in ScalingPolicyDocuments.Policies(spec))
         {
             string name = legacy + policy.Name.Substring(spec.BaseName.Length);
@@ -91,8 +92,8 @@ public sealed class ScalingOwnershipTests
         await RoundTripTests.CreateEcsServiceAsync(aws, _log, left, "c");
         await RoundTripTests.CreateEcsServiceAsync(aws, _log, right, "b-c");
         // The first release named both PrefectScaling-<p>a-b-c-etl.
-        await PutFirstReleaseAsync(aws, Spec(right, "b-c"));
         await SetAsync(aws, Spec(right, "b-c", ScalingPolicyKind.TargetTracking, queue: "new"));
+        await PutFirstReleaseAsync(aws, Spec(right, "b-c"));
         await SetAsync(aws, Spec(left, "c"));
 
         var planner = new EcsScalingPlanner(aws);
@@ -133,6 +134,35 @@ public sealed class ScalingOwnershipTests
         await ApplyAsync(planner.PlanRemove(await planner.ReadAsync(cluster, "agent", _log, default), null, deregisterTarget: true));
         Assert.Equal(new[] { legacy + ":page-me" }, await AlarmNamesAsync(aws, "PrefectScaling-" + cluster));
         Assert.Empty(await AlarmNamesAsync(aws, ScalingNames.ServiceHead(cluster, "agent")));
+    }
+
+    [Fact]
+    public async Task Set_of_another_scope_replaces_the_binding_and_the_first_release_s_queues_and_says_which()
+    {
+        using AwsContext aws = _moto.Context();
+        string cluster = _p;
+        await RoundTripTests.CreateEcsServiceAsync(aws, _log, cluster, "agent");
+        ScalingPolicySpec old = Spec(cluster, "agent", queue: "old");
+        await SetAsync(aws, old);
+        await PutFirstReleaseAsync(aws, Spec(cluster, "agent", queue: "legacy"));
+        var pool = new ScalingPolicySpec { Cluster = cluster, Service = "agent", Scope = BindingScope.From(new[] { "k8s" }, null), MinCapacity = 0, MaxCapacity = 4, Kind = ScalingPolicyKind.BacklogPerTask };
+
+        var planner = new EcsScalingPlanner(aws);
+        EcsScalingState before = await planner.ReadAsync(cluster, "agent", _log, default);
+        Assert.Equal(new[] { "queue old (any pool)", ScalingNames.LegacyBaseName(cluster, "agent", null, "legacy") + " (the first release's name)" },
+            EcsScalingPlanner.ReplacedScopes(pool, before));
+        await ApplyAsync(planner.PlanSet(pool, before));
+
+        Assert.Equal(new[] { pool.BaseName, pool.BaseName + ":wake" }, await PolicyNamesAsync(aws, cluster, "agent"));
+        Assert.Equal(new[] { pool.BaseName + ":wake" }, await AlarmNamesAsync(aws, ScalingNames.ServiceHead(cluster, "agent")));
+        Assert.Empty(await AlarmNamesAsync(aws, ScalingNames.LegacyServicePrefix(cluster, "agent")));
+        EcsScalingState after = await planner.ReadAsync(cluster, "agent", _log, default);
+        Assert.Empty(planner.PlanSet(pool, after));
+        Assert.Empty(EcsScalingPlanner.ReplacedScopes(pool, after));
+        // What AWS holds gives the binding's scope back, and its metric math as sent.
+        Assert.All(PrefectEcsScalingPolicy.From(after), row => Assert.Equal("pool k8s", row.Scope));
+        JsonNode metrics = after.Policies.Single(p => (string)p["PolicyName"]! == pool.BaseName)["TargetTrackingScalingPolicyConfiguration"]!["CustomizedMetricSpecification"]!["Metrics"]!;
+        Assert.Equal(ScalingPolicyDocuments.Policies(pool)[0].PutInput["TargetTrackingScalingPolicyConfiguration"]!["CustomizedMetricSpecification"]!["Metrics"]!.ToJsonString(), metrics.ToJsonString());
     }
 
     [Fact]
