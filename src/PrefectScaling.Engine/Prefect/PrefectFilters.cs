@@ -7,7 +7,8 @@ using PrefectScaling.Backlog;
 
 namespace PrefectScaling.Prefect
 {
-    /// <summary>The one place that builds Prefect filter bodies. Every key sent here is one
+    /// <summary>The one place that builds Prefect filter bodies, and that says which runs each measure counts when runs
+    /// read in pages are tallied here (<see cref="Counts"/>, beside the filters it mirrors). Every key sent here is one
     /// the target version accepts: an unknown key inside a filter is a 422, and an unknown top-level key is
     /// silently ignored, which would widen a count to the whole server.</summary>
     public static class PrefectFilters
