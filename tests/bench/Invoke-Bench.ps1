@@ -1,5 +1,5 @@
 # Prefect requests and wall time of Get-PrefectLateRunCount for 1, 100 and 1,000 queues with 0, 150 and
-# 5,000 late runs, against the local emulator in 3.x and 2.x mode. Each case runs in a new pwsh process:
+# 5,000 late runs, against the local emulator in 3.x and 2.x mode (and -Total: see Invoke-TotalsBench.ps1). Each case runs in a new pwsh process:
 # "cold" is the first call of that process (server version and queue listing included), "warm" a second
 # call that reuses the listing (-QueueListingCacheSeconds), as the scheduled publisher's warm runs do.
 param(
@@ -54,6 +54,9 @@ if ($over) {
 $wrong = @($rows | Where-Object { $_.Requests -ne $_.Expected })
 if ($wrong) { throw "Requests differ from the cost model in $($wrong.Count) case(s)." }
 Write-Host "Every case made exactly the requests of the cost model."
+
+# Totals of whole scopes (-Total): one scope cold and warm per measure, and many bindings sampled every 10 s.
+& (Join-Path $PSScriptRoot 'Invoke-TotalsBench.ps1') -ModulePath $ModulePath -Configuration $Configuration
 
 # The Lambda function, loaded from the published output as the runtime loads it, in a new process per case:
 # the first invocation is the cold start, then five warm ones (CloudWatch is a local sink: see the harness).

@@ -66,6 +66,77 @@ Describe 'Get-PrefectLateRunCount in a pipeline' {
     }
 }
 
+Describe 'Get-PrefectLateRunCount -Total against a <Mode> server' -ForEach @(@{ Mode = 'V3' }, @{ Mode = 'V2' }) {
+    BeforeAll {
+        $server = if ($Mode -eq 'V3') { $v3 } else { $v2 }
+    }
+
+    It 'returns one total per measure for a whole pool, counted by the server' {
+        Reset-PrefectEmulatorRequest $server
+        $totals = Get-PrefectLateRunCount -PrefectApiUrl $server.ApiUrl -WorkPool k8s -Total -Measure Late, Due, Pending, Running
+        $totals | Should -HaveCount 4
+        $totals[0].PSObject.TypeNames[0] | Should -Be 'PrefectScaling.Backlog.PrefectBacklogTotal'
+        $totals.Measure | Should -Be @('Late', 'Due', 'Pending', 'Running')
+        $totals.ForEach('Count') | Should -Be @(5, 7, 1, 2)
+        $totals | ForEach-Object { $_.Scope | Should -Be 'pool k8s'; $_.ApiUrl | Should -Be $server.ApiUrl; $_.Timestamp.Kind | Should -Be 'Utc' }
+        # The same numbers as the per-queue counts, added up.
+        foreach ($measure in 'Late', 'Due', 'Pending', 'Running') {
+            $sum = (Get-PrefectLateRunCount -PrefectApiUrl $server.ApiUrl -WorkPool k8s -Measure $measure | Measure-Object Count -Sum).Sum
+            ($totals | Where-Object Measure -eq $measure).Count | Should -Be $sum
+        }
+    }
+
+    It 'totals some queues of a pool, and a queue named without its pool when it is in one pool only' {
+        (Get-PrefectLateRunCount -PrefectApiUrl $server.ApiUrl -WorkPool $OddPool -WorkQueue etl-nightly, etl-hourly -Total -Measure Late, Running).ForEach('Count') | Should -Be @(5, 1)
+        $odd = Get-PrefectLateRunCount -PrefectApiUrl $server.ApiUrl -WorkQueue ($OddQueue -replace '\?', '`?') -Total
+        $odd.Count | Should -Be 3
+        $odd.Scope | Should -Be "queue $OddQueue (any pool)"
+    }
+
+    It 'costs the version, one listing and one count per measure cold, and one count per measure warm' {
+        $fresh = Start-PrefectEmulator -Mode $Mode -SeedPath $SeedPath -Configuration $Configuration
+        try {
+            $null = Get-PrefectLateRunCount -PrefectApiUrl $fresh.ApiUrl -WorkPool k8s -Total -Measure Late, Due -QueueListingCacheSeconds 300
+            (Get-PrefectEmulatorRequest $fresh).Path | Should -Be @('/admin/version', '/work_pools/filter', '/flow_runs/count', '/flow_runs/count')
+            Reset-PrefectEmulatorRequest $fresh
+            $null = Get-PrefectLateRunCount -PrefectApiUrl $fresh.ApiUrl -WorkPool k8s -Total -Measure Late, Due -QueueListingCacheSeconds 300
+            (Get-PrefectEmulatorRequest $fresh).Path | Should -Be @('/flow_runs/count', '/flow_runs/count')
+        }
+        finally { Stop-PrefectEmulator $fresh }
+    }
+}
+
+Describe 'Get-PrefectLateRunCount -Total with several scopes and bad ones' {
+    It 'reads each pipeline object as a scope of its own, and a scope that cannot be read gives an error and no total' {
+        $scopes = [pscustomobject]@{ WorkPool = 'k8s' }, [pscustomobject]@{ WorkPool = 'no-such-pool' }, [pscustomobject]@{ WorkPool = 'ecs-pool'; WorkQueue = 'default' }, [pscustomobject]@{ WorkQueue = 'default' }
+        $totals = $scopes | Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -Total -ErrorVariable err -ErrorAction SilentlyContinue
+        $totals.Scope | Should -Be @('pool k8s', 'pool ecs-pool queue default')
+        $totals.ForEach('Count') | Should -Be @(5, 1)
+        $err | Should -HaveCount 2
+        $missing = $err | Where-Object { $_.TargetObject -eq 'pool no-such-pool' }
+        $missing.FullyQualifiedErrorId | Should -Be 'PrefectNotFound,PrefectScaling.Commands.GetPrefectLateRunCountCommand'
+        $missing.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $missing.Exception.Message | Should -Match "work pool 'no-such-pool'"
+        $ambiguous = $err | Where-Object { $_.TargetObject -eq 'queue default (any pool)' }
+        $ambiguous.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $ambiguous.Exception.Message | Should -Match 'in 4 work pools \(ecs-pool, k8s, paused-pool, '
+    }
+
+    It 'refuses wildcards and a missing scope before any request' {
+        Reset-PrefectEmulatorRequest $v3
+        Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -WorkPool 'k*' -Total -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'InvalidArgument,PrefectScaling.Commands.GetPrefectLateRunCountCommand'
+        $err[0].Exception.Message | Should -Match "-WorkPool 'k\*' has wildcard characters"
+        Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -Total -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err2[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Get-PrefectEmulatorRequest $v3 | Should -BeNullOrEmpty
+    }
+
+    It 'names an escaped wildcard character exactly' {
+        (Get-PrefectLateRunCount -PrefectApiUrl $v3.ApiUrl -WorkPool k8s -WorkQueue ($OddQueue -replace '\?', '`?') -Total).Count | Should -Be 3
+    }
+}
+
 Describe 'Prefect settings' {
     It 'takes the URL from PREFECT_API_URL' {
         Invoke-WithCleanPrefectEnvironment -Set @{ PREFECT_API_URL = $v3.ApiUrl } {

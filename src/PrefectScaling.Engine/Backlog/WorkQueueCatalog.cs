@@ -222,6 +222,16 @@ namespace PrefectScaling.Backlog
             }
         }
 
+        /// <summary>Queues by exact name: of one pool (its own listing; a pool that does not exist is NotFound), or of
+        /// every pool when <paramref name="pool"/> is null. Each queue says its pool.</summary>
+        public async Task<List<PrefectWorkQueue>> ListQueuesAsync(string? pool, IReadOnlyCollection<string> names, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
+        {
+            string path = pool == null ? "/work_queues/filter" : "/work_pools/" + PrefectFilters.Segment(pool) + "/queues/filter";
+            List<PrefectWorkQueue> queues = await ListQueuesAsync(path, names, deadline ?? _client.StartDeadline(), log, cancellationToken).ConfigureAwait(false);
+            if (pool != null) foreach (PrefectWorkQueue queue in queues) queue.WorkPool ??= pool;
+            return queues;
+        }
+
         private async Task<List<PrefectWorkQueue>> ListQueuesAsync(string path, IReadOnlyCollection<string>? names, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
         {
             var queues = new List<PrefectWorkQueue>();

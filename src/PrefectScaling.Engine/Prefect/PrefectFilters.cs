@@ -7,7 +7,8 @@ using PrefectScaling.Backlog;
 
 namespace PrefectScaling.Prefect
 {
-    /// <summary>The one place that builds Prefect filter bodies. Every key sent here is one
+    /// <summary>The one place that builds Prefect filter bodies, and that says which runs each measure counts when runs
+    /// read in pages are tallied here (<see cref="Counts"/>, beside the filters it mirrors). Every key sent here is one
     /// the target version accepts: an unknown key inside a filter is a 422, and an unknown top-level key is
     /// silently ignored, which would widen a count to the whole server.</summary>
     public static class PrefectFilters
@@ -45,25 +46,102 @@ namespace PrefectScaling.Prefect
         public static JsonObject FlowRunQuery(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, RunScope scope)
         {
             JsonObject flowRuns = FlowRunsFor(measure, now, version);
+            JsonObject body = Scoped(scope);
+            // Servers before 2.8 know no queue keys at the top level; the run's own column it is.
+            if (scope.Kind == RunScopeKind.QueueNames) flowRuns["work_queue_name"] = AnyOf(scope.Values);
+            body["flow_runs"] = flowRuns;
+            return body;
+        }
+
+        /// <summary>The top-level keys that narrow a run query to a scope (none for QueueNames: see FlowRunQuery).</summary>
+        private static JsonObject Scoped(RunScope scope)
+        {
             var body = new JsonObject();
             switch (scope.Kind)
             {
-                case RunScopeKind.Everything:
-                    break;
                 case RunScopeKind.Pools:
                     body["work_pools"] = new JsonObject { ["name"] = AnyOf(scope.Values) };
                     break;
                 case RunScopeKind.QueueIds:
                     body["work_pool_queues"] = new JsonObject { ["id"] = AnyOf(scope.Values) };
                     break;
-                case RunScopeKind.QueueNames:
-                    // Servers before 2.8 know no queue keys at the top level; the run's own column it is.
-                    flowRuns["work_queue_name"] = AnyOf(scope.Values);
-                    break;
             }
-            body["flow_runs"] = flowRuns;
             return body;
         }
+
+        /// <summary>The flow_runs filter of one paged read that returns every run that any of <paramref name="measures"/>
+        /// counts, and few others: Late by its name, Pending and Running by their types, Due by its time (the runs it
+        /// counts are due by definition), joined with or_ where they differ. Each run is then tallied locally with
+        /// <see cref="Counts"/>, so the read may be wider than a measure, never narrower. One operator per state
+        /// sub-object, as in <see cref="FlowRunsFor"/>.</summary>
+        public static JsonObject ActiveRunsFor(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version)
+        {
+            if (measures == null || measures.Count == 0) throw new ArgumentException("At least one measure is needed.", nameof(measures));
+            bool due = measures.Contains(BacklogMeasure.Due);
+            var types = new List<string>();
+            if (measures.Contains(BacklogMeasure.Pending)) types.Add("PENDING");
+            if (measures.Contains(BacklogMeasure.Running)) types.Add("RUNNING");
+            JsonObject? state = null;
+            if (measures.Contains(BacklogMeasure.Late))
+            {
+                state = new JsonObject { ["name"] = AnyOf("Late") };
+                if (types.Count > 0)
+                {
+                    state["operator"] = "or_";
+                    state["type"] = AnyOf(types);
+                }
+            }
+            else if (types.Count > 0)
+            {
+                state = new JsonObject { ["type"] = AnyOf(types) };
+            }
+            if (!due) return new JsonObject { ["state"] = state };
+            if (state == null) return FlowRunsFor(BacklogMeasure.Due, now, version);
+            return new JsonObject
+            {
+                ["operator"] = "or_",
+                ["state"] = state,
+                ["next_scheduled_start_time"] = new JsonObject { ["before_"] = Timestamp(now) },
+            };
+        }
+
+        /// <summary>A /flow_runs/paginate or /flow_runs/filter body for <see cref="ActiveRunsFor"/> within pools or queue
+        /// ids (servers before 2.8 are counted instead: their scope lives inside flow_runs, which the or_ would widen).</summary>
+        public static JsonObject ActiveRunQuery(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version, RunScope scope)
+        {
+            if (scope.Kind == RunScopeKind.QueueNames) throw new ArgumentException("A paged read of active runs needs work pools (Prefect 2.8 on).", nameof(scope));
+            JsonObject body = Scoped(scope);
+            body["flow_runs"] = ActiveRunsFor(measures, now, version);
+            return body;
+        }
+
+        /// <summary>Whether <see cref="FlowRunsFor"/>(<paramref name="measure"/>) counts a run with this state and
+        /// next_scheduled_start_time, as the server's SQL decides it: the local mirror of each measure, for runs read in
+        /// pages. <paramref name="now"/> is compared as it is sent (to the microsecond); a null column matches nothing.</summary>
+        public static bool Counts(BacklogMeasure measure, string? stateType, string? stateName, DateTimeOffset? nextScheduledStartTime, DateTimeOffset now, PrefectServerVersion version)
+        {
+            switch (measure)
+            {
+                case BacklogMeasure.Late:
+                    return stateName == "Late";
+                case BacklogMeasure.Due:
+                    if (stateType != "SCHEDULED" || stateName == null || nextScheduledStartTime == null) return false;
+                    bool named = version.HasStateNotAny
+                        ? stateName != "AwaitingConcurrencySlot"
+                        : stateName == "Scheduled" || stateName == "Late" || stateName == "AwaitingRetry";
+                    return named && nextScheduledStartTime.Value <= AsSent(now);
+                case BacklogMeasure.Pending:
+                    return stateType == "PENDING";
+                case BacklogMeasure.Running:
+                    return stateType == "RUNNING";
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(measure), measure, "Unknown measure.");
+            }
+        }
+
+        /// <summary>A time as the server reads it from <see cref="Timestamp"/>: cut to the microsecond.</summary>
+        public static DateTimeOffset AsSent(DateTimeOffset value) =>
+            DateTimeOffset.ParseExact(Timestamp(value), "yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
 
         /// <summary>A page of a run query: by "offset" for /flow_runs/filter, by "page" (from 1) for /flow_runs/paginate.</summary>
         public static JsonObject Page(JsonObject query, string positionKey, int position, int limit = PageLimit)

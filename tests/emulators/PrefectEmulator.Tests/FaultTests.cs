@@ -21,6 +21,19 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task A_fault_can_match_a_substring_of_the_body()
+    {
+        await using var h = await Harness.StartAsync(EmulatorMode.V3);
+        h.Server.AddFault(new FaultRule { PathContains = "/flow_runs/count", BodyContains = "\"beta\"", Kind = FaultKind.InternalError, Count = -1 });
+        var other = await h.PostAsync("/flow_runs/count", """{"work_pools":{"name":{"any_":["alpha"]}}}""");
+        var hit = await h.PostAsync("/flow_runs/count", """{"work_pools":{"name":{"any_":["beta"]}}}""");
+        var noBody = await h.PostAsync("/flow_runs/count", (string?)null);
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Assert.Equal(HttpStatusCode.InternalServerError, hit.Status);
+        Assert.NotEqual(HttpStatusCode.InternalServerError, noBody.Status);
+    }
+
+    [Fact]
     public async Task Too_many_requests_with_http_date()
     {
         await using var h = await Harness.StartAsync(EmulatorMode.V3);

@@ -204,7 +204,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         }
 
         var dispatchBody = bodyText;
-        var fault = TakeFault(method, recordPath);
+        var fault = TakeFault(method, recordPath, bodyText);
         if (fault is not null)
         {
             if (fault.DelayMilliseconds > 0)
@@ -280,7 +280,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
         }
     }
 
-    private FaultRule? TakeFault(string method, string path)
+    private FaultRule? TakeFault(string method, string path, string? body)
     {
         lock (_lock)
         {
@@ -289,6 +289,7 @@ public sealed partial class PrefectEmulatorServer : IAsyncDisposable
                 if (f.Count == 0) continue;
                 if (f.Method is not null && !string.Equals(f.Method, method, StringComparison.OrdinalIgnoreCase)) continue;
                 if (f.PathContains is not null && !path.Contains(f.PathContains, StringComparison.Ordinal)) continue;
+                if (f.BodyContains is not null && (body is null || !body.Contains(f.BodyContains, StringComparison.Ordinal))) continue;
                 if (f.Count > 0) f.Count--;
                 return f.Clone();
             }

@@ -63,6 +63,9 @@ public sealed class FaultRule
 {
     /// <summary>Substring of the recorded path (relative to the API base, as sent); null matches every path.</summary>
     public string? PathContains { get; set; }
+    /// <summary>Substring of the request body as sent (JSON escapes kept); null matches every body. Lets a fault hit
+    /// one scope's request among many to the same path.</summary>
+    public string? BodyContains { get; set; }
     /// <summary>HTTP method (case-insensitive); null matches every method.</summary>
     public string? Method { get; set; }
     public FaultKind Kind { get; set; }

@@ -1,6 +1,6 @@
 # The table views fit an 80-column console: checked in the format file, then on real objects of every output type.
 BeforeDiscovery {
-    $script:Views = @('PrefectBacklogCount', 'PrefectWorkQueue', 'BacklogMetricDatum', 'PrefectEcsScalingPolicy',
+    $script:Views = @('PrefectBacklogCount', 'PrefectBacklogTotal', 'PrefectWorkQueue', 'BacklogMetricDatum', 'PrefectEcsScalingPolicy',
         'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'RemovedResource') | ForEach-Object { @{ View = $_ } }
 }
 
@@ -53,6 +53,7 @@ Describe 'Each view on real objects, at 80 columns' {
         $objects = @{}
         Invoke-WithCleanPrefectEnvironment {
             $objects.PrefectBacklogCount = @(Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -Measure Late, Due)
+            $objects.PrefectBacklogTotal = @(Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -Measure Late, Due -Total -WorkPool 'analytics-warehouse-nightly-eu-west' -WorkQueue 'customer-reporting-batch-a', 'customer-reporting-batch-b')
             $objects.PrefectWorkQueue = @(Get-PrefectWorkQueue -PrefectApiUrl $prefect.ApiUrl)
             $objects.BacklogMetricDatum = @($objects.PrefectBacklogCount | Publish-PrefectBacklogMetric @aws @service -PassThru)
             $step = @{ WorkPool = 'analytics-warehouse-nightly-eu-west'; WorkQueue = 'customer-reporting-batch-a'; MinCapacity = 0; MaxCapacity = 10 }
