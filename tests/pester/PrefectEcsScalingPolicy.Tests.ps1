@@ -309,8 +309,8 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'refuses <Name> before any AWS call, saying why' -ForEach @(
-            @{ Name = 'a queue that several pools have, listing them'; Queue = 'default'; Match = "Work queue 'default' is in 4 work pools ('ecs-pool', 'k8s', 'paused-pool', 'team a+b #2 ü;=')*name its pool with -WorkPool*Nothing was changed" }
-            @{ Name = 'a queue no pool has'; Queue = 'no-such-queue'; Match = "*'no-such-queue' was not found in any work pool*" }
+            @{ Name = 'a queue that several pools have, listing them'; Queue = 'default'; Match = "*work queue 'default' is in 4 work pools (ecs-pool, k8s, paused-pool, team a+b #2 ü;=)*name the pool*Nothing was changed" }
+            @{ Name = 'a queue no pool has'; Queue = 'no-such-queue'; Match = "*not found: work queue 'no-such-queue' (in no work pool)*Nothing was changed" }
         ) {
             { Set-PrefectEcsScalingPolicy @aws @service -WorkQueue reports, $Queue -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw "*$Match*"
             $Error[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
@@ -318,7 +318,7 @@ Describe 'ECS scaling policies against moto' {
         }
 
         It 'refuses a pool that does not exist when a Prefect connection is given' {
-            { Set-PrefectEcsScalingPolicy @aws @service -WorkPool no-such-pool -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw "*Work pool 'no-such-pool' was not found*"
+            { Set-PrefectEcsScalingPolicy @aws @service -WorkPool no-such-pool -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw "*not found: work pool 'no-such-pool'*Nothing was changed*"
             Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
         }
 

@@ -161,9 +161,11 @@ namespace PrefectScaling.Commands
             bool connectionGiven = PrefectApiUrl != null || PrefectApiKey != null || PrefectCredential != null;
             if (scope.AnyPoolQueues.Count == 0 && !connectionGiven) return;
             PrefectConnection connection = PrefectConnection.For(PrefectCmdlet.ResolvePrefectSettings(this, PrefectApiUrl, PrefectApiKey, PrefectCredential));
-            IReadOnlyList<string> problems = RunEngine((log, ct) => BindingScopeCheck.ProblemsAsync(connection, scope, log, ct));
-            if (problems.Count > 0)
-                throw new ArgumentException(string.Join(" ", problems) + " Nothing was changed.");
+            // The publisher's own check: what Set accepts is what the publisher can count.
+            PrefectApiException? problem = RunEngine((log, ct) => connection.Totals.VerifyAsync(new[] { scope }, TimeSpan.Zero, log, ct))[0];
+            if (problem == null) return;
+            if (problem.Kind != PrefectErrorKind.NotFound && problem.Kind != PrefectErrorKind.InvalidSettings) throw problem;
+            throw new ArgumentException(problem.Message + " Nothing was changed.");
         }
 
         private ScalingPolicySpec BuildSpec() => new ScalingPolicySpec
