@@ -67,6 +67,8 @@ namespace PrefectScaling.Publisher
             state.SecretParameterExists = secret != null;
             if (withSecretHash && secret?.Value != null) state.SecretHash = PublisherState.HashOf(secret.Value);
 
+            state.BindingParameters = await ReadBindingParametersAsync(names, log, ct).ConfigureAwait(false);
+
             JsonNode? groups = await _aws.InvokeAsync(AwsOperations.Logs.DescribeLogGroups, new JsonObject { ["logGroupNamePrefix"] = names.LogGroupName }, log, ct).ConfigureAwait(false);
             state.LogGroup = (groups?["logGroups"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(g => (string?)g["logGroupName"] == names.LogGroupName);
             if (state.LogGroup != null)
@@ -80,6 +82,29 @@ namespace PrefectScaling.Publisher
                 }
             }
             return state;
+        }
+
+        /// <summary>Every parameter under the bindings path with the binding it holds and whether the module wrote it (its
+        /// tags, read a few parameters at a time).</summary>
+        private async Task<IReadOnlyList<BindingParameter>> ReadBindingParametersAsync(PublisherNames names, IEngineLog log, CancellationToken ct)
+        {
+            IReadOnlyList<SsmParameterInfo> parameters = await _aws.GetParametersByPathAsync(names.BindingsPath, PublisherBindings.MaxBindings, log, ct).ConfigureAwait(false);
+            using var gate = new SemaphoreSlim(4);
+            BindingParameter[] read = await Task.WhenAll(parameters.Select(async parameter =>
+            {
+                await gate.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    IReadOnlyDictionary<string, string>? tags = await _aws.ListParameterTagsAsync(parameter.Name, log, ct).ConfigureAwait(false);
+                    bool managed = tags != null && TagsNamePublisher(new JsonObject(tags.Select(t => new KeyValuePair<string, JsonNode?>(t.Key, t.Value))), names.Name);
+                    return new BindingParameter(parameter.Name, parameter.Value, PublisherBindings.Parse(names.BindingsPath, parameter.Name, parameter.Value), managed);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
+            return read.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         }
 
         /// <summary>ManagedBy=PrefectScaling and PrefectScalingPublisher=name, from a tag list ([{Key, Value}]) or a
