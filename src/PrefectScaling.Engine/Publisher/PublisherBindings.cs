@@ -30,8 +30,12 @@ namespace PrefectScaling.Publisher
         /// <summary>The parameter that holds a binding.</summary>
         public static string ParameterName(string path, ServiceBinding binding) => path + "/" + binding.Cluster + "/" + binding.Service;
 
-        /// <summary>What the parameter holds: {"cluster":…,"service":…,"scope":{…}}.</summary>
-        public static string ValueOf(ServiceBinding binding) => binding.ToJson().ToJsonString();
+        /// <summary>What the parameter holds: {"cluster":…,"service":…,"scope":{…}}, the scope in its sorted form.</summary>
+        public static string ValueOf(ServiceBinding binding) => Normal(binding).ToJson().ToJsonString();
+
+        /// <summary>The binding with its scope sorted and without repeats, as it reads back from its JSON (BindingScope.From
+        /// keeps the order it was given), so that a binding compares equal to itself stored and read back.</summary>
+        public static ServiceBinding Normal(ServiceBinding binding) => ServiceBinding.FromJson(binding.ToJson());
 
         /// <summary>"&lt;count&gt;:&lt;16 hex&gt;": the set of bindings, in any order, as one short value for the environment.</summary>
         public static string Stamp(IEnumerable<ServiceBinding> bindings)
@@ -135,7 +139,7 @@ namespace PrefectScaling.Publisher
         /// file's entry is, and small enough for its parameter.</summary>
         public static ServiceBinding Of(string? cluster, string? service, IEnumerable<string>? pools, IEnumerable<string>? queues)
         {
-            var binding = new ServiceBinding(cluster ?? string.Empty, service ?? string.Empty, BindingScope.From(pools, queues));
+            ServiceBinding binding = Normal(new ServiceBinding(cluster ?? string.Empty, service ?? string.Empty, BindingScope.From(pools, queues)));
             int length = ValueOf(binding).Length;
             if (length > MaxValueLength)
                 throw new ArgumentException("The binding of " + binding.ResourceId + " is " + length + " characters as stored; an SSM parameter holds " + MaxValueLength + ". Bind fewer queues by name (a whole pool takes a few characters).");
