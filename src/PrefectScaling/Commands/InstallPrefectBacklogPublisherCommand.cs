@@ -254,7 +254,7 @@ namespace PrefectScaling.Commands
             {
                 Collection<PSObject> read = InvokeCommand.InvokeScript(
                     "param($path) Microsoft.PowerShell.Utility\\Import-PowerShellDataFile -LiteralPath $path -SkipLimitCheck -ErrorAction Stop",
-                    false, PipelineResultTypes.Output, null, path);
+                    false, PipelineResultTypes.None, null, path);
                 return read.Count == 1 ? Plain(read[0]) : null;
             }
             catch (RuntimeException e)
