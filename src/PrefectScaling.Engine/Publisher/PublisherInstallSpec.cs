@@ -99,6 +99,8 @@ namespace PrefectScaling.Publisher
             }
             if (Configuration.Bindings.Count > 0 && PerQueueSeries == null)
                 PerQueueSeries = installed?.UsesBindings == true ? installed.PerQueueSeries : firstRelease;
+            if (Configuration.Bindings.Count == 0 && PerQueueSeries == true)
+                throw new ArgumentException("-PerQueueSeries goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
             Validate();
             return notes;
         }

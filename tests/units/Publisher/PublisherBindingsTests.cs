@@ -271,4 +271,21 @@ public sealed class PublisherBindingsTests : IDisposable
         Assert.Empty(plain.Settle(InstalledWith(new PublisherConfiguration { ApiUrl = first.ApiUrl, Scopes = first.Scopes })));
         Assert.False(plain.Configuration.UsesBindings);
     }
+
+    [Fact]
+    public void Get_lists_the_bindings_and_says_when_the_stored_set_is_not_the_installed_one()
+    {
+        ServiceBinding a = Bind("a", "p"), b = Bind("b", "p", "q");
+        PublisherInstallSpec spec = Spec(new[] { b, a });
+        PublisherState state = InstalledWith(spec.Configuration, Stored(a), Stored(b));
+        PrefectBacklogPublisher report = PrefectBacklogPublisher.From(state);
+        Assert.Equal(new[] { ("prod", "a", "pool p"), ("prod", "b", "pool p queue q") }, report.Bindings.Select(x => (x.Cluster, x.Service, x.Scope)));
+        Assert.Equal("2 binding(s)", report.Scopes);
+        Assert.DoesNotContain(report.Problems, p => p.Contains("binding", StringComparison.Ordinal));
+
+        state.BindingParameters = new[] { Stored(a) };
+        Assert.Contains(PrefectBacklogPublisher.From(state).Problems, p => p.Contains("are not the set the function was installed with", StringComparison.Ordinal));
+        state.BindingParameters = Array.Empty<BindingParameter>();
+        Assert.Contains(PrefectBacklogPublisher.From(state).Problems, p => p.Contains("No binding is stored", StringComparison.Ordinal));
+    }
 }
