@@ -15,7 +15,7 @@ namespace PrefectScaling.Aws
     /// endpoints decided from them (<see cref="AwsEndpoints"/>), the clients built lazily on those, and failures
     /// turned into AwsApiException (<see cref="AwsErrorTranslator"/>). Nothing here exposes an AWSSDK type: callers
     /// speak JSON (System.Text.Json.Nodes) and plain values.</summary>
-    public sealed class AwsContext : IDisposable
+    public sealed partial class AwsContext : IDisposable
     {
         private const string SsmName = AwsEndpoints.SsmName;
         private const string StsName = AwsEndpoints.StsName;

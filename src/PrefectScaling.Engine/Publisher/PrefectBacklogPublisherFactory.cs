@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json.Nodes;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Publisher
 {
@@ -16,6 +17,26 @@ namespace PrefectScaling.Publisher
 
             /// <summary>The same, and the configuration the function runs with (null when it cannot be read).</summary>
             public static PrefectBacklogPublisher From(PublisherState state, out PublisherConfiguration? configuration) => Build(state, out configuration);
+        }
+
+        /// <summary>A binding as Get-PrefectBacklogPublisher lists it (its last datum is read separately).</summary>
+        public static PublisherBinding Listed(string publisher, ServiceBinding binding) => new PublisherBinding
+        {
+            Publisher = publisher,
+            Cluster = binding.Cluster,
+            Service = binding.Service,
+            Scope = binding.Scope.ToString(),
+            ResourceId = binding.ResourceId,
+        };
+
+        /// <summary>The stored bindings are the set the function was installed with (the stamp), and there is one.</summary>
+        private static IEnumerable<string> BindingProblems(PublisherState state, PublisherConfiguration read)
+        {
+            IReadOnlyList<ServiceBinding> stored = state.StoredBindings;
+            if (stored.Count == 0)
+                yield return "No binding is stored under " + state.Names.BindingsPath + ": the function publishes nothing. Run Install-PrefectBacklogPublisher with -BindingFile.";
+            else if (PublisherBindings.Stamp(stored) != read.BindingsStamp)
+                yield return "The " + stored.Count + " binding(s) stored under " + state.Names.BindingsPath + " are not the set the function was installed with: an install did not finish. Run Install-PrefectBacklogPublisher again.";
         }
 
         private static PrefectBacklogPublisher Build(PublisherState state, out PublisherConfiguration? read)
@@ -41,6 +62,7 @@ namespace PrefectScaling.Publisher
                 RuleState = (string?)rule?["State"],
                 Found = state.Found(),
                 NotOwned = state.NotOwned(),
+                Bindings = state.StoredBindings.Select(b => Listed(state.Name, b)).ToList(),
             };
             var notOwned = info.NotOwned.Select(o => "Not the module's, left alone: " + o + ".").ToList();
             if (!info.Installed)
@@ -71,7 +93,9 @@ namespace PrefectScaling.Publisher
                     JsonObject? variables = configuration?["Environment"]?["Variables"] as JsonObject;
                     read = PublisherConfiguration.FromEnvironment(name => (string?)variables?[name]);
                     info.ApiUrl = read.ApiUrl;
-                    info.Scopes = read.Scopes.Count == 0 ? "all work queues" : string.Join("; ", read.Scopes);
+                    info.Scopes = read.UsesBindings ? state.StoredBindings.Count + " binding(s)" : read.Scopes.Count == 0 ? "all work queues" : string.Join("; ", read.Scopes);
+                    info.PerQueueSeries = read.PerQueueSeries;
+                    if (read.UsesBindings) problems.AddRange(BindingProblems(state, read));
                     info.Measures = string.Join(",", read.Measures);
                     info.Namespace = read.Metric.Namespace;
                     info.SampleIntervalSeconds = read.SampleIntervalSeconds;

@@ -40,6 +40,9 @@ namespace PrefectScaling.Publisher
         public const string ClusterVariable = "PREFECTSCALING_CLUSTER";
         public const string ServiceVariable = "PREFECTSCALING_SERVICE";
         public const string QueueListingCacheVariable = "PREFECTSCALING_QUEUE_LISTING_CACHE_SECONDS";
+        public const string BindingsPathVariable = "PREFECTSCALING_BINDINGS_PATH";
+        public const string BindingsStampVariable = "PREFECTSCALING_BINDINGS_STAMP";
+        public const string PerQueueSeriesVariable = "PREFECTSCALING_PER_QUEUE_SERIES";
 
         private static readonly int[] SampleIntervals = { 10, 15, 20, 30, 60 };
 
@@ -52,8 +55,20 @@ namespace PrefectScaling.Publisher
 
         /// <summary>The services this publisher publishes for, each with its scope: one series per binding and
         /// measure (<see cref="Bindings.BindingSeries"/>). Empty: a publisher of the first release's kind, which
-        /// publishes per-queue series of <see cref="Scopes"/>.</summary>
+        /// publishes per-queue series of <see cref="Scopes"/> — or one whose bindings are still in SSM, under
+        /// <see cref="BindingsPath"/> (the environment holds only their path and stamp).</summary>
         public IReadOnlyList<Bindings.ServiceBinding> Bindings { get; set; } = Array.Empty<Bindings.ServiceBinding>();
+
+        /// <summary>The SSM path of the publisher's binding parameters (<see cref="PublisherBindings"/>); null: a
+        /// publisher of the first release's kind.</summary>
+        public string? BindingsPath { get; set; }
+
+        /// <summary>The stamp of the bindings Install wrote (<see cref="PublisherBindings.Stamp"/>): the set the function
+        /// must find under <see cref="BindingsPath"/>. Computed from <see cref="Bindings"/> when they are given.</summary>
+        public string? BindingsStamp { get; set; }
+
+        /// <summary>A publisher of bindings: its series are the bindings' (<see cref="Bindings.BindingSeries"/>).</summary>
+        public bool UsesBindings => BindingsPath != null;
 
         /// <summary>With bindings: also publish a series per queue (off by default; each series costs).</summary>
         public bool PerQueueSeries { get; set; }
@@ -93,6 +108,28 @@ namespace PrefectScaling.Publisher
             if (QueueListingCacheSeconds < 0 || QueueListingCacheSeconds > 3600)
                 throw new ArgumentException("The queue listing cache must be 0 to 3600 seconds.");
             Metric.Validate();
+            if (Bindings.Count > 0 && BindingsPath == null)
+                throw new ArgumentException("Bindings need the SSM path they are stored under.");
+            if (UsesBindings) ValidateBindings();
+            else if (PerQueueSeries)
+                throw new ArgumentException("-PerQueueSeries goes with bindings: a publisher without them publishes per-queue series anyway.");
+        }
+
+        private void ValidateBindings()
+        {
+            if (!BindingsPath!.StartsWith("/", StringComparison.Ordinal) || BindingsPath.EndsWith("/", StringComparison.Ordinal))
+                throw new ArgumentException("The bindings path '" + BindingsPath + "' must start with '/' and not end with it.");
+            if (Scopes.Count > 0) throw new ArgumentException("A publisher of bindings takes its scopes from them, not from a list of queues.");
+            if (Cluster != null || Service != null) throw new ArgumentException("A publisher of bindings takes its services from them.");
+            if (Metric.MetricName != null && Measures.Distinct().Count() > 1)
+                throw new ArgumentException("One -MetricName for several measures would publish them into one series of each binding; publish one measure, or leave -MetricName out.");
+            if (Bindings.Count > PublisherBindings.MaxBindings)
+                throw new ArgumentException("A publisher takes at most " + PublisherBindings.MaxBindings + " bindings, not " + Bindings.Count + ".");
+            var twice = Bindings.GroupBy(b => b.ResourceId, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            if (twice.Count > 0)
+                throw new ArgumentException("A service has one binding, but " + string.Join(", ", twice) + " has several: give each service one scope with every pool and queue it serves.");
+            if (Bindings.Count == 0 && string.IsNullOrEmpty(BindingsStamp))
+                throw new ArgumentException("A publisher of bindings has neither its bindings nor their stamp.");
         }
 
         /// <summary>The function's environment variables.</summary>
@@ -103,7 +140,6 @@ namespace PrefectScaling.Publisher
             {
                 [ApiUrlVariable] = ApiUrl,
                 [SecretKindVariable] = SecretKind.ToString(),
-                [ScopesVariable] = scopes.ToJsonString(),
                 [MeasuresVariable] = string.Join(",", Measures),
                 [NamespaceVariable] = Metric.Namespace,
                 [DimensionsVariable] = Metric.Dimensions.ToString().Replace(" ", string.Empty),
@@ -111,6 +147,16 @@ namespace PrefectScaling.Publisher
                 [SampleIntervalVariable] = SampleIntervalSeconds.ToString(CultureInfo.InvariantCulture),
                 [QueueListingCacheVariable] = QueueListingCacheSeconds.ToString(CultureInfo.InvariantCulture),
             };
+            if (UsesBindings)
+            {
+                variables[BindingsPathVariable] = BindingsPath!;
+                variables[BindingsStampVariable] = Bindings.Count > 0 ? PublisherBindings.Stamp(Bindings) : BindingsStamp!;
+                if (PerQueueSeries) variables[PerQueueSeriesVariable] = "true";
+            }
+            else
+            {
+                variables[ScopesVariable] = scopes.ToJsonString();
+            }
             if (SecretParameter != null) variables[SecretParameterVariable] = SecretParameter;
             if (Metric.MetricName != null) variables[MetricNameVariable] = Metric.MetricName;
             if (Cluster != null) variables[ClusterVariable] = Cluster;
@@ -147,6 +193,10 @@ namespace PrefectScaling.Publisher
                 Cluster = environment(ClusterVariable) is string c && c.Length > 0 ? c : null,
                 Service = environment(ServiceVariable) is string s && s.Length > 0 ? s : null,
                 QueueListingCacheSeconds = Number(QueueListingCacheVariable, 300),
+                BindingsPath = environment(BindingsPathVariable) is string path && path.Length > 0 ? path : null,
+                BindingsStamp = environment(BindingsStampVariable) is string stamp && stamp.Length > 0 ? stamp : null,
+                PerQueueSeries = environment(PerQueueSeriesVariable) is string perQueue && perQueue.Length > 0
+                    && (bool.TryParse(perQueue, out bool on) ? on : throw new ArgumentException(PerQueueSeriesVariable + " is not true or false: '" + perQueue + "'.")),
             };
             configuration.Validate();
             return configuration;

@@ -34,6 +34,14 @@ namespace PrefectScaling.Publisher
         public IReadOnlyDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>();
         public int MemorySize { get; set; } = 512;
 
+        /// <summary>No binding and no scope was asked for: the installed publisher keeps its bindings, and one of the
+        /// first release that publishes for a service becomes a binding of that service (<see cref="Settle"/>).</summary>
+        public bool KeepInstalledBindings { get; set; }
+
+        /// <summary>-PerQueueSeries as given; null: as installed (on when converting a publisher of the first release,
+        /// whose per-queue series its policies may read).</summary>
+        public bool? PerQueueSeries { get; set; }
+
         /// <summary>The deployment zip (the module ships it).</summary>
         public byte[] Package { get; set; } = Array.Empty<byte>();
 
@@ -63,6 +71,56 @@ namespace PrefectScaling.Publisher
             return tags;
         }
 
+        /// <summary>Settles what depends on what is installed, and says what it decided (for the user): with
+        /// <see cref="KeepInstalledBindings"/>, the installed bindings are kept, and a publisher of the first release
+        /// for one service (PREFECTSCALING_CLUSTER/SERVICE) becomes a binding of that service with its scopes;
+        /// -PerQueueSeries left out keeps the installed choice. Then validates again.</summary>
+        public IReadOnlyList<string> Settle(PublisherState current)
+        {
+            var notes = new List<string>();
+            PublisherConfiguration? installed = InstalledConfiguration(current);
+            bool firstRelease = installed != null && !installed.UsesBindings;
+            if (KeepInstalledBindings && installed != null)
+            {
+                if (installed.UsesBindings)
+                {
+                    IReadOnlyList<Bindings.ServiceBinding> stored = current.StoredBindings;
+                    if (stored.Count == 0)
+                        throw new ArgumentException("The publisher " + Name + " publishes for bindings, but none is left under " + Names.BindingsPath + ". Give its bindings again: -BindingFile, or -Cluster and -Service with -WorkPool/-WorkQueue.");
+                    Configuration.Bindings = stored;
+                    notes.Add("Keeping the " + stored.Count + " binding(s) the publisher " + Name + " has; -BindingFile or -Cluster/-Service replace them.");
+                }
+                else if (installed.Cluster != null && installed.Service != null)
+                {
+                    Bindings.BindingScope scope = PublisherBindings.ScopeOf(installed.Scopes, out string? why)
+                        ?? throw new ArgumentException("The publisher " + Name + " of the first release publishes for " + Scaling.ScalingNames.ResourceId(installed.Cluster, installed.Service) + ", but " + why +
+                            ", and a binding names its scope exactly. Convert it with -Cluster " + installed.Cluster + " -Service " + installed.Service + " and the exact -WorkPool/-WorkQueue it serves, or with -BindingFile.");
+                    Configuration.Bindings = new[] { new Bindings.ServiceBinding(installed.Cluster, installed.Service, scope) };
+                    notes.Add("Converting the publisher " + Name + " of the first release into a binding: " + Configuration.Bindings[0] + "; its per-queue series stay on (-PerQueueSeries:$false turns them off once no policy of the first release reads them).");
+                }
+            }
+            if (Configuration.Bindings.Count > 0 && PerQueueSeries == null)
+                PerQueueSeries = installed?.UsesBindings == true ? installed.PerQueueSeries : firstRelease;
+            if (Configuration.Bindings.Count == 0 && PerQueueSeries == true)
+                throw new ArgumentException("-PerQueueSeries goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
+            Validate();
+            return notes;
+        }
+
+        /// <summary>The configuration the installed function runs with, when it is the module's and can be read.</summary>
+        private static PublisherConfiguration? InstalledConfiguration(PublisherState current)
+        {
+            if (!current.FunctionIsManaged || !(current.Function?["Configuration"]?["Environment"]?["Variables"] is System.Text.Json.Nodes.JsonObject variables)) return null;
+            try
+            {
+                return PublisherConfiguration.FromEnvironment(name => (string?)variables[name]);
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>Takes the Prefect URL and secret from resolved settings: the secret goes to the spec (and from there
         /// only to SSM), the configuration records only its kind.</summary>
         public void UsePrefectSettings(Prefect.PrefectConnectionSettings settings)
@@ -85,6 +143,10 @@ namespace PrefectScaling.Publisher
             if (Configuration.SecretKind == PublisherSecretKind.None != string.IsNullOrEmpty(Secret))
                 throw new ArgumentException("A secret kind needs a secret, and a secret needs a kind.");
             Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : Names.SecretParameterName;
+            Configuration.BindingsPath = Configuration.Bindings.Count > 0 ? Names.BindingsPath : null;
+            if (Configuration.Bindings.Count > 0) Configuration.PerQueueSeries = PerQueueSeries ?? false;
+            else if (PerQueueSeries == true && !KeepInstalledBindings)
+                throw new ArgumentException("-PerQueueSeries goes with bindings (-Cluster and -Service, or -BindingFile): a publisher without them publishes per-queue series anyway.");
             Configuration.Validate();
             if ((SubnetIds.Count == 0) != (SecurityGroupIds.Count == 0))
                 throw new ArgumentException("-SubnetId and -SecurityGroupId go together: a function in a VPC needs both.");

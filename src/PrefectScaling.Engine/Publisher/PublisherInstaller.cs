@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using PrefectScaling.Aws;
@@ -12,11 +14,13 @@ namespace PrefectScaling.Publisher
     /// the same arguments changes nothing.</summary>
     public sealed class PublisherInstaller
     {
+        private readonly AwsContext _aws;
         private readonly PublisherReader _reader;
         private readonly PublisherPlan _plan;
 
         public PublisherInstaller(AwsContext aws)
         {
+            _aws = aws;
             _reader = new PublisherReader(aws);
             _plan = new PublisherPlan(aws);
         }
@@ -24,6 +28,35 @@ namespace PrefectScaling.Publisher
         /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).</summary>
         public Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct) =>
             _reader.ReadAsync(name, withSecretHash, log, ct);
+
+        /// <summary>The bindings whose ECS service cannot be read now (missing, or DescribeServices failed), each with
+        /// why: checked before installing, since such a binding would publish nothing every minute.</summary>
+        public async Task<IReadOnlyList<KeyValuePair<Bindings.ServiceBinding, string>>> UnreadableServicesAsync(IReadOnlyList<Bindings.ServiceBinding> bindings, IEngineLog log, CancellationToken ct)
+        {
+            Dictionary<string, (int? Desired, Exception? Failure)> read = await PublisherCycle.ReadDesiredTasksAsync(_aws, bindings, log, ct).ConfigureAwait(false);
+            return bindings.Where(b => read[b.ResourceId].Failure != null)
+                .Select(b => new KeyValuePair<Bindings.ServiceBinding, string>(b, read[b.ResourceId].Failure!.Message)).ToList();
+        }
+
+        /// <summary>What Get-PrefectBacklogPublisher shows: the publisher's parts, and each binding with when it last
+        /// published (a CloudWatch read that fails leaves those unknown, and says so).</summary>
+        public async Task<PrefectBacklogPublisher> DescribeAsync(string name, IEngineLog log, CancellationToken ct)
+        {
+            PublisherState state = await _reader.ReadAsync(name, withSecretHash: false, log, ct).ConfigureAwait(false);
+            PrefectBacklogPublisher report = PrefectBacklogPublisher.From(state, out PublisherConfiguration? configuration);
+            if (configuration == null || report.Bindings.Count == 0) return report;
+            try
+            {
+                Dictionary<string, DateTime?> last = await _reader.ReadLastPublishedAsync(configuration, state.StoredBindings, log, ct).ConfigureAwait(false);
+                foreach (PublisherBinding binding in report.Bindings) binding.LastPublished = last.TryGetValue(binding.ResourceId, out DateTime? at) ? at : null;
+            }
+            catch (AwsApiException e)
+            {
+                report.Problems = report.Problems.Concat(new[] { "When the bindings last published could not be read: " + e.Message }).ToList();
+                report.Consistent = false;
+            }
+            return report;
+        }
 
         /// <summary>The changes that make the publisher match the spec, in the order they must be made.</summary>
         public List<AwsChange> PlanInstall(PublisherInstallSpec spec, PublisherState current) => _plan.PlanInstall(spec, current);

@@ -20,6 +20,9 @@ namespace PrefectScaling.Publisher
         public string RoleName => Name + "-role";
         public string SecretParameterName => "/prefectscaling/" + Name + "/prefect-secret";
 
+        /// <summary>The SSM path under which the publisher keeps its bindings, one String parameter each.</summary>
+        public string BindingsPath => "/prefectscaling/" + Name + "/bindings";
+
         /// <summary>The function policy statement that lets the rule invoke the function.</summary>
         public string StatementId => "prefectscaling-" + Name;
 

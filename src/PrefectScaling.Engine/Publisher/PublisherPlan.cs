@@ -38,6 +38,12 @@ namespace PrefectScaling.Publisher
             if (current.Rule != null && !current.RuleIsManaged) taken.Add("EventBridge rule " + names.RuleName);
             if (spec.RoleArn == null && current.Role != null && !current.RoleIsManaged) taken.Add("IAM role " + names.RoleName + " (pass -RoleArn to run the function with it)");
             taken.AddRange(PublisherQueuePlan.Taken(spec, current));
+            var parameters = current.BindingParameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+            foreach (Bindings.ServiceBinding binding in spec.Configuration.Bindings)
+            {
+                string name = PublisherBindings.ParameterName(names.BindingsPath, binding);
+                if (parameters.TryGetValue(name, out BindingParameter? other) && !other.IsManaged) taken.Add("SSM parameter " + name + " (for the binding of " + binding.ResourceId + ")");
+            }
             if (taken.Count > 0)
                 throw new ResourceOwnershipException("PublisherNameTaken", "These exist but PrefectScaling did not make them for the publisher " + spec.Name + ": " + string.Join("; ", taken) +
                     ". Nothing was changed; choose another -Name, or remove them yourself.");
@@ -53,6 +59,9 @@ namespace PrefectScaling.Publisher
                 changes.Add(new AwsChange(names.SecretParameterName, "Delete SSM parameter (no secret is configured now)",
                     async (log, ct) => await _aws.DeleteParameterAsync(names.SecretParameterName, log, ct).ConfigureAwait(false)));
             }
+
+            // 1b. The bindings, one parameter each, before the function that reads them: exactly the ones asked for.
+            changes.AddRange(PlanBindings(spec, current));
 
             // 2. The role and its inline policy, unless the user brings a role.
             if (spec.RoleArn == null)
@@ -77,7 +86,9 @@ namespace PrefectScaling.Publisher
                 JsonObject policy = PublisherPolicies.Inline(spec, current);
                 if (current.RolePolicy == null || !SamePolicy(policy, current.RolePolicy))
                 {
-                    changes.Add(new AwsChange(names.RoleName + "/" + PublisherNames.InlinePolicyName, (current.RolePolicy == null ? "Attach" : "Update") + " the role's least-privilege inline policy",
+                    string? widened = PublisherPolicies.Widened(policy);
+                    changes.Add(new AwsChange(names.RoleName + "/" + PublisherNames.InlinePolicyName, (current.RolePolicy == null ? "Attach" : "Update") + " the role's least-privilege inline policy" +
+                        (widened == null ? string.Empty : " (" + widened + ")"),
                         (log, ct) => _aws.InvokeAsync(AwsOperations.Iam.PutRolePolicy, new JsonObject
                         {
                             ["RoleName"] = names.RoleName,
@@ -210,12 +221,41 @@ namespace PrefectScaling.Publisher
             }
             if (current.SecretParameterExists)
                 changes.Add(new AwsChange(names.SecretParameterName, "Delete SSM parameter", async (log, ct) => await _aws.DeleteParameterAsync(names.SecretParameterName, log, ct).ConfigureAwait(false)));
+            foreach (BindingParameter parameter in current.BindingParameters.Where(p => p.IsManaged))
+                changes.Add(DeleteBinding(parameter));
             if (current.LogGroup != null && current.LogGroupIsManaged)
                 changes.Add(new AwsChange(names.LogGroupName, "Delete CloudWatch Logs log group", (log, ct) => _aws.InvokeAsync(AwsOperations.Logs.DeleteLogGroup,
                     new JsonObject { ["logGroupName"] = names.LogGroupName }, log, ct)));
             changes.AddRange(_sampleQueue.PlanUninstall(current));
             return changes;
         }
+
+        /// <summary>The binding parameters made to match the spec's bindings: created, updated where the stored binding
+        /// differs, and the module's that no binding wants any more deleted. Parameters under the path that the module
+        /// did not write are left alone (the function ignores what holds no binding; PublisherState.NotOwned says which).</summary>
+        private IEnumerable<AwsChange> PlanBindings(PublisherInstallSpec spec, PublisherState current)
+        {
+            string path = spec.Names.BindingsPath;
+            var existing = current.BindingParameters.Where(p => p.IsManaged).ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var wanted = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Bindings.ServiceBinding binding in spec.Configuration.Bindings.OrderBy(b => b.ResourceId, StringComparer.Ordinal))
+            {
+                string name = PublisherBindings.ParameterName(path, binding);
+                string value = PublisherBindings.ValueOf(binding);
+                wanted.Add(name);
+                bool exists = existing.TryGetValue(name, out BindingParameter? stored);
+                if (exists && stored!.Value == value) continue;
+                string action = (exists ? "Update" : "Create") + " SSM parameter with the binding " + binding.ResourceId + " <- " + binding.Scope;
+                yield return new AwsChange(name, action, (log, ct) => _aws.PutStringParameterAsync(name, value,
+                    "Binding of the PrefectScaling publisher " + spec.Name + ": " + binding.ResourceId, spec.AllTags(), exists, log, ct));
+            }
+            foreach (BindingParameter parameter in existing.Values.Where(p => !wanted.Contains(p.Name)).OrderBy(p => p.Name, StringComparer.Ordinal))
+                yield return DeleteBinding(parameter);
+        }
+
+        private AwsChange DeleteBinding(BindingParameter parameter) =>
+            new AwsChange(parameter.Name, "Delete SSM parameter with the binding " + (parameter.Binding?.ResourceId ?? "(unreadable)"),
+                async (log, ct) => await _aws.DeleteParameterAsync(parameter.Name, log, ct).ConfigureAwait(false));
 
         /// <summary>CreateFunction's and UpdateFunctionConfiguration's input, without the code.</summary>
         internal static JsonObject FunctionConfiguration(PublisherInstallSpec spec, string roleArn)

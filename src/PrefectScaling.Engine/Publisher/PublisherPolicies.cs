@@ -1,3 +1,6 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json.Nodes;
 using PrefectScaling.Scaling;
 
@@ -18,9 +21,12 @@ namespace PrefectScaling.Publisher
             }),
         };
 
+        /// <summary>IAM's limit on the size of a role's inline policies together, in characters without whitespace.</summary>
+        public const int MaxInlinePolicyLength = 10240;
+
         /// <summary>Least privilege: metrics only into the configured namespace, the one secret parameter, its own
-        /// log group, the one ECS service it reads, and network interfaces only in a VPC. ARNs are in the partition,
-        /// region and account of <paramref name="at"/>.</summary>
+        /// log group, the ECS services it reads (the one of the first release, or the bound ones), its bindings' SSM
+        /// path, and network interfaces only in a VPC. ARNs are in the partition, region and account of <paramref name="at"/>.</summary>
         public static JsonObject Inline(PublisherInstallSpec spec, PublisherState at)
         {
             var statements = new JsonArray
@@ -51,7 +57,25 @@ namespace PrefectScaling.Publisher
                     ["Resource"] = at.Arn("ssm", at.Region, "parameter" + spec.Configuration.SecretParameter),
                 });
             }
-            if (spec.Configuration.Cluster != null && spec.Configuration.Service != null)
+            if (spec.Configuration.UsesBindings)
+            {
+                string path = at.Arn("ssm", at.Region, "parameter" + spec.Configuration.BindingsPath);
+                statements.Add(new JsonObject
+                {
+                    ["Sid"] = "ReadBindings",
+                    ["Effect"] = "Allow",
+                    ["Action"] = "ssm:GetParametersByPath",
+                    ["Resource"] = new JsonArray(path, path + "/*"),
+                });
+                statements.Add(new JsonObject
+                {
+                    ["Sid"] = "ReadServiceTasks",
+                    ["Effect"] = "Allow",
+                    ["Action"] = "ecs:DescribeServices",
+                    ["Resource"] = new JsonArray(),
+                });
+            }
+            else if (spec.Configuration.Cluster != null && spec.Configuration.Service != null)
             {
                 statements.Add(new JsonObject
                 {
@@ -73,7 +97,53 @@ namespace PrefectScaling.Publisher
                 });
             }
             foreach (JsonObject statement in PublisherQueuePlan.Statements(spec, at)) statements.Add(statement);
-            return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };
+            var document = new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };
+            // Last: it sizes the service list against what the other statements leave of IAM's limit.
+            if (spec.Configuration.UsesBindings) FillServices(document, spec, at);
+            return document;
         }
+
+        /// <summary>The bound services, each by its ARN, as long as the document stays within IAM's limit; past it, the
+        /// clusters with the most bound services are granted as service/&lt;cluster&gt;/* instead, one at a time.</summary>
+        private static void FillServices(JsonObject document, PublisherInstallSpec spec, PublisherState at)
+        {
+            JsonArray resources = (JsonArray)((JsonArray)document["Statement"]!).OfType<JsonObject>().Single(s => (string?)s["Sid"] == "ReadServiceTasks")["Resource"]!;
+            var byCluster = spec.Configuration.Bindings.GroupBy(b => b.Cluster, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Select(b => b.Service).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+            var widened = new HashSet<string>(StringComparer.Ordinal);
+            while (true)
+            {
+                resources.Clear();
+                foreach (KeyValuePair<string, List<string>> cluster in byCluster.OrderBy(c => c.Key, StringComparer.Ordinal))
+                {
+                    if (widened.Contains(cluster.Key)) resources.Add(at.Arn("ecs", at.Region, "service/" + cluster.Key + "/*"));
+                    else foreach (string service in cluster.Value) resources.Add(at.Arn("ecs", at.Region, ScalingNames.ResourceId(cluster.Key, service)));
+                }
+                if (Length(document) <= MaxInlinePolicyLength) return;
+                string? next = byCluster.Where(c => !widened.Contains(c.Key) && c.Value.Count > 1).OrderByDescending(c => c.Value.Count).ThenBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Key).FirstOrDefault();
+                if (next == null)
+                {
+                    // One service in each of very many clusters: only the account's services as a whole fit.
+                    resources.Clear();
+                    resources.Add(at.Arn("ecs", at.Region, "service/*"));
+                    return;
+                }
+                widened.Add(next);
+            }
+        }
+
+        /// <summary>Which bound services a policy grants by wildcard because their exact list is over IAM's limit, for
+        /// people; null when it names each.</summary>
+        public static string? Widened(JsonObject policy)
+        {
+            var wild = ((policy["Statement"] as JsonArray) ?? new JsonArray()).OfType<JsonObject>().Where(s => (string?)s["Sid"] == "ReadServiceTasks")
+                .SelectMany(s => s["Resource"] as JsonArray ?? new JsonArray()).Select(r => (string?)r).Where(r => r != null && r.EndsWith("*", StringComparison.Ordinal)).ToList();
+            if (wild.Count == 0) return null;
+            return "ecs:DescribeServices on " + string.Join(", ", wild.Select(r => r!.Substring(r.IndexOf(":service/", StringComparison.Ordinal) + 1))) +
+                ": the exact list of bound services is over IAM's " + MaxInlinePolicyLength + "-character limit for a role's inline policies";
+        }
+
+        /// <summary>A policy's size as IAM counts it: the JSON without whitespace.</summary>
+        public static int Length(JsonObject document) => document.ToJsonString().Length;
     }
 }

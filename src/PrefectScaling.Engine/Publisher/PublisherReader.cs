@@ -5,7 +5,10 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Globalization;
 using PrefectScaling.Aws;
+using PrefectScaling.Backlog;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Publisher
 {
@@ -67,6 +70,8 @@ namespace PrefectScaling.Publisher
             state.SecretParameterExists = secret != null;
             if (withSecretHash && secret?.Value != null) state.SecretHash = PublisherState.HashOf(secret.Value);
 
+            state.BindingParameters = await ReadBindingParametersAsync(names, log, ct).ConfigureAwait(false);
+
             JsonNode? groups = await _aws.InvokeAsync(AwsOperations.Logs.DescribeLogGroups, new JsonObject { ["logGroupNamePrefix"] = names.LogGroupName }, log, ct).ConfigureAwait(false);
             state.LogGroup = (groups?["logGroups"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(g => (string?)g["logGroupName"] == names.LogGroupName);
             if (state.LogGroup != null)
@@ -81,6 +86,91 @@ namespace PrefectScaling.Publisher
             }
             state.SampleQueue = await PublisherQueuePlan.ReadAsync(_aws, state, log, ct).ConfigureAwait(false);
             return state;
+        }
+
+        /// <summary>When each binding's first measure last had a datum, by resource id: one GetMetricData call for up to
+        /// 500 bindings (its limit of queries), over the last few hours, a few pages at most.</summary>
+        public async Task<Dictionary<string, DateTime?>> ReadLastPublishedAsync(PublisherConfiguration configuration, IReadOnlyList<ServiceBinding> bindings, IEngineLog log, CancellationToken ct)
+        {
+            const int queriesPerCall = 500, maxPages = 5;
+            var last = bindings.ToDictionary(b => b.ResourceId, b => (DateTime?)null, StringComparer.Ordinal);
+            BacklogMeasure measure = configuration.Measures[0];
+            DateTime now = DateTime.UtcNow;
+            for (int start = 0; start < bindings.Count; start += queriesPerCall)
+            {
+                List<ServiceBinding> batch = bindings.Skip(start).Take(queriesPerCall).ToList();
+                var queries = new JsonArray();
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    MetricSeries series = BindingSeries.Backlog(configuration.Metric, batch[i], measure);
+                    queries.Add(new JsonObject
+                    {
+                        ["Id"] = "b" + i.ToString(CultureInfo.InvariantCulture),
+                        ["MetricStat"] = new JsonObject
+                        {
+                            ["Metric"] = new JsonObject
+                            {
+                                ["Namespace"] = series.Namespace,
+                                ["MetricName"] = series.MetricName,
+                                ["Dimensions"] = new JsonArray(series.Dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray()),
+                            },
+                            ["Period"] = 60,
+                            ["Stat"] = "SampleCount",
+                        },
+                        ["ReturnData"] = true,
+                    });
+                }
+                var input = new JsonObject
+                {
+                    ["MetricDataQueries"] = queries,
+                    ["StartTime"] = Iso(now.AddHours(-PublisherBinding.LastPublishedWindowHours)),
+                    ["EndTime"] = Iso(now.AddMinutes(5)),
+                    ["ScanBy"] = "TimestampDescending",
+                };
+                for (int page = 0; page < maxPages; page++)
+                {
+                    JsonNode? answer = await _aws.InvokeAsync(AwsOperations.CloudWatch.GetMetricData, input, log, ct).ConfigureAwait(false);
+                    foreach (JsonObject result in (answer?["MetricDataResults"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
+                    {
+                        if (!((string?)result["Id"] is string id) || !int.TryParse(id.Substring(1), NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= batch.Count) continue;
+                        foreach (JsonNode? stamp in result["Timestamps"] as JsonArray ?? new JsonArray())
+                        {
+                            if (!DateTime.TryParse((string?)stamp, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out DateTime at)) continue;
+                            string key = batch[index].ResourceId;
+                            if (last[key] == null || at > last[key]) last[key] = at;
+                        }
+                    }
+                    string? next = (string?)answer?["NextToken"];
+                    if (string.IsNullOrEmpty(next)) break;
+                    input["NextToken"] = next;
+                }
+            }
+            return last;
+        }
+
+        private static string Iso(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+        /// <summary>Every parameter under the bindings path with the binding it holds and whether the module wrote it (its
+        /// tags, read a few parameters at a time).</summary>
+        private async Task<IReadOnlyList<BindingParameter>> ReadBindingParametersAsync(PublisherNames names, IEngineLog log, CancellationToken ct)
+        {
+            IReadOnlyList<SsmParameterInfo> parameters = await _aws.GetParametersByPathAsync(names.BindingsPath, PublisherBindings.MaxBindings, log, ct).ConfigureAwait(false);
+            using var gate = new SemaphoreSlim(4);
+            BindingParameter[] read = await Task.WhenAll(parameters.Select(async parameter =>
+            {
+                await gate.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    IReadOnlyDictionary<string, string>? tags = await _aws.ListParameterTagsAsync(parameter.Name, log, ct).ConfigureAwait(false);
+                    bool managed = tags != null && TagsNamePublisher(new JsonObject(tags.Select(t => new KeyValuePair<string, JsonNode?>(t.Key, t.Value))), names.Name);
+                    return new BindingParameter(parameter.Name, parameter.Value, PublisherBindings.Parse(names.BindingsPath, parameter.Name, parameter.Value), managed);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
+            return read.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         }
 
         /// <summary>ManagedBy=PrefectScaling and PrefectScalingPublisher=name, from a tag list ([{Key, Value}]) or a

@@ -2,11 +2,34 @@ using System;
 using System.Collections.Generic;
 using System.Security.Cryptography;
 using System.Text;
+using System.Linq;
 using System.Text.Json.Nodes;
 using PrefectScaling.Aws;
+using PrefectScaling.Bindings;
 
 namespace PrefectScaling.Publisher
 {
+    /// <summary>An SSM parameter under a publisher's bindings path, as it is now.</summary>
+    public sealed class BindingParameter
+    {
+        public BindingParameter(string name, string? value, ServiceBinding? binding, bool isManaged)
+        {
+            Name = name;
+            Value = value;
+            Binding = binding;
+            IsManaged = isManaged;
+        }
+
+        public string Name { get; }
+        public string? Value { get; }
+
+        /// <summary>The binding it holds; null when it holds something else.</summary>
+        public ServiceBinding? Binding { get; }
+
+        /// <summary>It carries the module's tags for this publisher: the module wrote it.</summary>
+        public bool IsManaged { get; }
+    }
+
     /// <summary>What exists now of one publisher, each part null when it does not.</summary>
     public sealed class PublisherState
     {
@@ -60,6 +83,13 @@ namespace PrefectScaling.Publisher
             return Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(secret)));
         }
 
+        /// <summary>Every parameter under the publisher's bindings path, the module's and any other.</summary>
+        public IReadOnlyList<BindingParameter> BindingParameters { get; internal set; } = Array.Empty<BindingParameter>();
+
+        /// <summary>The bindings the module stored for this publisher, by resource id.</summary>
+        public IReadOnlyList<ServiceBinding> StoredBindings =>
+            BindingParameters.Where(p => p.IsManaged && p.Binding != null).Select(p => p.Binding!).OrderBy(b => b.ResourceId, StringComparer.Ordinal).ToList();
+
         public JsonObject? LogGroup { get; internal set; }
 
         /// <summary>The log group carries the module's tags, or belongs to the module's function (it holds only
@@ -77,6 +107,8 @@ namespace PrefectScaling.Publisher
             if (Rule != null && RuleIsManaged) found.Add("EventBridge rule " + Names.RuleName);
             if (Role != null && RoleIsManaged) found.Add("IAM role " + Names.RoleName);
             if (SecretParameterExists) found.Add("SSM parameter " + Names.SecretParameterName);
+            int bindings = BindingParameters.Count(p => p.IsManaged);
+            if (bindings > 0) found.Add(bindings + " SSM binding parameter" + (bindings == 1 ? string.Empty : "s") + " under " + Names.BindingsPath);
             if (LogGroup != null && LogGroupIsManaged) found.Add("log group " + Names.LogGroupName);
             if (SampleQueue.QueueUrl != null && SampleQueue.QueueIsManaged) found.Add("SQS queue " + SampleQueue.QueueName);
             return found;
@@ -91,6 +123,8 @@ namespace PrefectScaling.Publisher
             if (Role != null && !RoleIsManaged) others.Add("the IAM role " + Names.RoleName + " (not tagged by PrefectScaling for this publisher, or not trusted by lambda.amazonaws.com alone)");
             if (LogGroup != null && !LogGroupIsManaged) others.Add("the log group " + Names.LogGroupName + " (no PrefectScaling tags and no function of the module's)");
             if (SampleQueue.QueueUrl != null && !SampleQueue.QueueIsManaged) others.Add("the SQS queue " + SampleQueue.QueueName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
+            foreach (BindingParameter parameter in BindingParameters.Where(p => !p.IsManaged))
+                others.Add("the SSM parameter " + parameter.Name + " under the publisher's bindings path (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
             return others;
         }
 

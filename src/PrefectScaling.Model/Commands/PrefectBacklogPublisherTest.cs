@@ -14,6 +14,9 @@ namespace PrefectScaling.Commands
         /// <summary>The data points the cycle built from the backlog; Published says how many were sent (none with -WhatIf).</summary>
         public int DataPoints { get; set; }
         public int PrefectRequests { get; set; }
+
+        /// <summary>A publisher of bindings: each binding's part of the cycle.</summary>
+        public IReadOnlyList<PublisherBindingResult> Bindings { get; set; } = Array.Empty<PublisherBindingResult>();
         public double DurationMs { get; set; }
     }
 }

@@ -16,7 +16,15 @@ namespace PrefectScaling.Publisher
         public string? Schedule { get; set; }
         public string? RuleState { get; set; }
         public string? ApiUrl { get; set; }
+        /// <summary>What a publisher of the first release counts ("all work queues", or its selectors); for a publisher
+        /// of bindings, how many it has.</summary>
         public string? Scopes { get; set; }
+
+        /// <summary>The services it publishes for, each with its scope (none for a publisher of the first release).</summary>
+        public IReadOnlyList<PublisherBinding> Bindings { get; set; } = Array.Empty<PublisherBinding>();
+
+        /// <summary>A publisher of bindings also publishes a series per queue.</summary>
+        public bool PerQueueSeries { get; set; }
         public string? Measures { get; set; }
         public string? Namespace { get; set; }
         public int? SampleIntervalSeconds { get; set; }

@@ -3,7 +3,8 @@ using PrefectScaling.Publisher;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>Reports what is installed of a publisher and whether its parts fit together.</summary>
+    /// <summary>Reports what is installed of a publisher and whether its parts fit together, with its bindings and when
+    /// each last published.</summary>
     [Cmdlet(VerbsCommon.Get, "PrefectBacklogPublisher")]
     [OutputType(typeof(PrefectBacklogPublisher))]
     public sealed class GetPrefectBacklogPublisherCommand : PublisherCmdlet
@@ -11,7 +12,7 @@ namespace PrefectScaling.Commands
         protected override void ProcessRecord() => Guard(Name, () =>
         {
             var installer = new PublisherInstaller(Aws);
-            WriteObject(PrefectBacklogPublisher.From(RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct))));
+            WriteObject(RunEngine((log, ct) => installer.DescribeAsync(Name, log, ct)));
         });
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using PrefectScaling.Aws;
 using PrefectScaling.Prefect;
@@ -7,7 +8,8 @@ using PrefectScaling.Publisher;
 
 namespace PrefectScaling.Commands
 {
-    /// <summary>Checks an installed publisher and runs one cycle with its configuration from this machine. An
+    /// <summary>Checks an installed publisher and runs one cycle with its configuration from this machine, reporting
+    /// each binding (one that cannot be read is a problem; the others still publish). An
     /// unhealthy publisher is also a non-terminating error (PrefectBacklogPublisherUnhealthy), written after the
     /// report, so that a check step with -ErrorAction Stop fails. -WhatIf reads the backlog but publishes nothing.</summary>
     [Cmdlet(VerbsDiagnostic.Test, "PrefectBacklogPublisher", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
@@ -36,8 +38,17 @@ namespace PrefectScaling.Commands
                     PublisherCycleResult cycle = RunEngine(async (log, ct) =>
                     {
                         PrefectConnectionSettings settings = await PublisherCycle.ResolvePrefectSettingsAsync(configuration, aws, log, ct).ConfigureAwait(false);
-                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(log, ct, publish: publish).ConfigureAwait(false);
+                        return await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunAsync(log, ct, publish: publish).ConfigureAwait(false);
                     });
+                    result.Bindings = cycle.Bindings.Select(b => new PublisherBindingResult
+                    {
+                        Cluster = b.Binding.Cluster,
+                        Service = b.Binding.Service,
+                        Scope = b.Binding.Scope.ToString(),
+                        DataPoints = b.Data.Count,
+                        Problem = b.Failure?.Message,
+                    }).ToList();
+                    problems.AddRange(cycle.FailedBindings.Select(b => "The binding of " + b.Binding.ResourceId + " published nothing: " + b.Failure!.Message));
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
                     result.DataPoints = cycle.Data.Count;

@@ -1,7 +1,7 @@
 # The table views fit an 80-column console: checked in the format file, then on real objects of every output type.
 BeforeDiscovery {
     $script:Views = @('PrefectBacklogCount', 'PrefectBacklogTotal', 'PrefectWorkQueue', 'BacklogMetricDatum', 'PrefectEcsScalingPolicy',
-        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'RemovedResource') | ForEach-Object { @{ View = $_ } }
+        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'PublisherBinding', 'PublisherBindingResult', 'RemovedResource') | ForEach-Object { @{ View = $_ } }
 }
 
 Describe 'The format file' {
@@ -65,6 +65,15 @@ Describe 'Each view on real objects, at 80 columns' {
                 Install-PrefectBacklogPublisher @aws @install -PassThru
                 Install-PrefectBacklogPublisher @aws @install -Name 'prefect-backlog-publisher-eu-west' -Schedule 'rate(5 minutes)' -PassThru)
             $objects.PrefectBacklogPublisherTest = @('prefect-backlog-publisher', 'prefect-backlog-publisher-eu-west' | ForEach-Object { Test-PrefectBacklogPublisher @aws -Name $_ -WhatIf })
+            # Two services of long names, bound to pools of long names: one binding's scope names queues.
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster $service.Cluster --service-name 'prefect-process-worker-nightly' --task-definition worker --desired-count 1 | Out-Null
+            $bindingFile = Join-Path ([IO.Path]::GetTempPath()) "prefectscaling-views-$PID.psd1"
+            Set-Content -LiteralPath $bindingFile -Value ("@{ Bindings = @( @{ Cluster = '$($service.Cluster)'; Service = '$($service.Service)'; WorkPool = 'analytics-warehouse-nightly-eu-west'; WorkQueue = 'customer-reporting-batch-a', 'customer-reporting-batch-b' }, " +
+                "@{ Cluster = '$($service.Cluster)'; Service = 'prefect-process-worker-nightly'; WorkPool = 'analytics-warehouse-nightly-us-east' } ) }")
+            $bound = Install-PrefectBacklogPublisher @aws -PrefectApiUrl $prefect.ApiUrl -Name 'prefect-backlog-publisher-bindings' -BindingFile $bindingFile -WarningAction SilentlyContinue -PassThru
+            Remove-Item -LiteralPath $bindingFile
+            $objects.PublisherBinding = @($bound.Bindings)
+            $objects.PublisherBindingResult = @((Test-PrefectBacklogPublisher @aws -Name 'prefect-backlog-publisher-bindings' -WhatIf).Bindings)
             $objects.RemovedResource = @(Uninstall-PrefectBacklogPublisher @aws -Name 'prefect-backlog-publisher-eu-west' -Force)
         }
 
