@@ -21,9 +21,10 @@ namespace PrefectScaling.Publisher
             _plan = new PublisherPlan(aws);
         }
 
-        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).</summary>
-        public Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct) =>
-            _reader.ReadAsync(name, withSecretHash, log, ct);
+        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).
+        /// dashboardBindings: the bindings an install plans for (the dashboard shows their alarms and task counts).</summary>
+        public Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct, IReadOnlyList<Bindings.ServiceBinding>? dashboardBindings = null) =>
+            _reader.ReadAsync(name, withSecretHash, log, ct, dashboardBindings);
 
         /// <summary>The changes that make the publisher match the spec, in the order they must be made.</summary>
         public List<AwsChange> PlanInstall(PublisherInstallSpec spec, PublisherState current) => _plan.PlanInstall(spec, current);

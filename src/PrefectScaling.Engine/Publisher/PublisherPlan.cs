@@ -35,6 +35,7 @@ namespace PrefectScaling.Publisher
             if (current.Function != null && !current.FunctionIsManaged) taken.Add("Lambda function " + names.FunctionName);
             if (current.Rule != null && !current.RuleIsManaged) taken.Add("EventBridge rule " + names.RuleName);
             if (spec.RoleArn == null && current.Role != null && !current.RoleIsManaged) taken.Add("IAM role " + names.RoleName + " (pass -RoleArn to run the function with it)");
+            if (current.DashboardBody != null && !current.DashboardIsManaged) taken.Add("CloudWatch dashboard " + PublisherDashboard.NameOf(names));
             if (taken.Count > 0)
                 throw new ResourceOwnershipException("PublisherNameTaken", "These exist but PrefectScaling did not make them for the publisher " + spec.Name + ": " + string.Join("; ", taken) +
                     ". Nothing was changed; choose another -Name, or remove them yourself.");
@@ -171,6 +172,9 @@ namespace PrefectScaling.Publisher
                     }, log, ct).ConfigureAwait(false);
                 }));
             }
+
+            // 6. The dashboard, last: it shows what the steps above made.
+            if (PublisherDashboard.PlanInstall(_aws, spec, current) is AwsChange dashboard) changes.Add(dashboard);
             return changes;
         }
 
@@ -207,6 +211,7 @@ namespace PrefectScaling.Publisher
             if (current.LogGroup != null && current.LogGroupIsManaged)
                 changes.Add(new AwsChange(names.LogGroupName, "Delete CloudWatch Logs log group", (log, ct) => _aws.InvokeAsync(AwsOperations.Logs.DeleteLogGroup,
                     new JsonObject { ["logGroupName"] = names.LogGroupName }, log, ct)));
+            if (PublisherDashboard.PlanUninstall(_aws, current) is AwsChange dashboard) changes.Add(dashboard);
             return changes;
         }
 

@@ -19,8 +19,9 @@ namespace PrefectScaling.Publisher
             _aws = aws;
         }
 
-        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).</summary>
-        public async Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct)
+        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).
+        /// dashboardBindings: the bindings Install is given, whose dashboard facts it reads too.</summary>
+        public async Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct, IReadOnlyList<Bindings.ServiceBinding>? dashboardBindings = null)
         {
             var state = new PublisherState { Name = name, Region = _aws.Region };
             PublisherNames names = state.Names;
@@ -79,6 +80,7 @@ namespace PrefectScaling.Publisher
                     state.LogGroupIsManaged = TagsNamePublisher(tags?["tags"], name);
                 }
             }
+            await PublisherDashboard.ReadAsync(_aws, state, dashboardBindings, log, ct).ConfigureAwait(false);
             return state;
         }
 

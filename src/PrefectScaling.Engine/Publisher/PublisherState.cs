@@ -66,6 +66,15 @@ namespace PrefectScaling.Publisher
         /// that function's logs; the first release created it without tags).</summary>
         public bool LogGroupIsManaged { get; internal set; }
 
+        /// <summary>GetDashboard's DashboardBody, when a dashboard of the publisher's name exists (PublisherDashboard).</summary>
+        public string? DashboardBody { get; internal set; }
+
+        /// <summary>The dashboard's body carries the module's marker for this publisher: the module made it.</summary>
+        public bool DashboardIsManaged { get; internal set; }
+
+        /// <summary>What the dashboard shows of each binding Install was given; null when read without bindings.</summary>
+        public IReadOnlyList<DashboardBindingFacts>? DashboardFacts { get; internal set; }
+
         /// <summary>Parts of the module's that exist, as "kind name": what a half-finished install left.</summary>
         public List<string> Found()
         {
@@ -75,6 +84,7 @@ namespace PrefectScaling.Publisher
             if (Role != null && RoleIsManaged) found.Add("IAM role " + Names.RoleName);
             if (SecretParameterExists) found.Add("SSM parameter " + Names.SecretParameterName);
             if (LogGroup != null && LogGroupIsManaged) found.Add("log group " + Names.LogGroupName);
+            if (DashboardBody != null && DashboardIsManaged) found.Add("CloudWatch dashboard " + PublisherDashboard.NameOf(Names));
             return found;
         }
 
@@ -86,6 +96,7 @@ namespace PrefectScaling.Publisher
             if (Rule != null && !RuleIsManaged) others.Add("the EventBridge rule " + Names.RuleName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
             if (Role != null && !RoleIsManaged) others.Add("the IAM role " + Names.RoleName + " (not tagged by PrefectScaling for this publisher, or not trusted by lambda.amazonaws.com alone)");
             if (LogGroup != null && !LogGroupIsManaged) others.Add("the log group " + Names.LogGroupName + " (no PrefectScaling tags and no function of the module's)");
+            if (DashboardBody != null && !DashboardIsManaged) others.Add("the CloudWatch dashboard " + PublisherDashboard.NameOf(Names) + " (its body has no line '" + PublisherDashboard.Marker(Name) + "')");
             return others;
         }
 

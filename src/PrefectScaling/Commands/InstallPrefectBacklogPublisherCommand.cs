@@ -103,7 +103,7 @@ namespace PrefectScaling.Commands
 
             var installer = new PublisherInstaller(Aws);
             WriteReadingProgress(spec.Name, "Reading what is installed");
-            PublisherState current = RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: spec.Secret != null, log, ct));
+            PublisherState current = RunEngine((log, ct) => installer.ReadAsync(spec.Name, withSecretHash: spec.Secret != null, log, ct, spec.Configuration.Bindings));
             List<AwsChange> changes = installer.PlanInstall(spec, current);
             if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");
             ApplyChanges(changes, spec.Name);
