@@ -10,17 +10,25 @@ namespace PrefectScaling.Commands
     [OutputType(typeof(PrefectScalingStatus))]
     public sealed class GetPrefectScalingStatusCommand : EcsScalingCmdlet
     {
+        private BacklogMetricOptions? _metric;
+
         /// <summary>The namespace the binding's series are published in.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string Namespace { get; set; } = BacklogMetricOptions.DefaultNamespace;
 
+        protected override void BeginProcessing()
+        {
+            base.BeginProcessing();
+            var metric = new BacklogMetricOptions { Namespace = Namespace };
+            Guard(Namespace, () => metric.Validate(), terminating: true);
+            _metric = metric;
+        }
+
         protected override void ProcessRecord() => Guard(ScalingNames.ResourceId(Cluster, Service), () =>
         {
-            var metric = new BacklogMetricOptions { Namespace = Namespace };
-            metric.Validate();
             var reader = new ScalingStatusReader(Aws);
-            WriteObject(RunEngine((log, ct) => reader.ReadAsync(Cluster, Service, metric, log, ct)));
+            WriteObject(RunEngine((log, ct) => reader.ReadAsync(Cluster, Service, _metric!, log, ct)));
         });
     }
 }
