@@ -22,6 +22,7 @@
         'Set-PrefectEcsScalingPolicy'
         'Get-PrefectEcsScalingPolicy'
         'Remove-PrefectEcsScalingPolicy'
+        'Get-PrefectScalingStatus'
         'Install-PrefectBacklogPublisher'
         'Get-PrefectBacklogPublisher'
         'Test-PrefectBacklogPublisher'

@@ -58,6 +58,9 @@ try {
     Step 'Test-PrefectBacklogPublisher   # one cycle with the installed configuration, from this machine'
     Test-PrefectBacklogPublisher | Show
 
+    Step 'Get-PrefectScalingStatus -Cluster prod -Service prefect-agent   # backlog, tasks, alarms, what the policy would do'
+    Get-PrefectScalingStatus -Cluster prod -Service prefect-agent | Show
+
     Step 'Uninstall-PrefectBacklogPublisher -Force; Remove-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -DeregisterTarget -Force'
     Uninstall-PrefectBacklogPublisher -Force | Show
     Remove-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -DeregisterTarget -Force

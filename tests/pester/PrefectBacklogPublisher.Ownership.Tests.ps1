@@ -44,13 +44,13 @@ Describe 'The publisher touches only what the module made, against moto' {
         $publisher = Get-PrefectBacklogPublisher @aws
         $publisher.Installed | Should -BeFalse
         $publisher.PartlyInstalled | Should -BeTrue
-        $publisher.Found | Should -Be @("IAM role $name-role", "SSM parameter /prefectscaling/$name/prefect-secret", "log group /aws/lambda/$name")
+        $publisher.Found | Should -Be @("IAM role $name-role", "SSM parameter /prefectscaling/$name/prefect-secret", "log group /aws/lambda/$name", "CloudWatch dashboard $name")
         $publisher.Problems[0] | Should -Match 'Partly installed'
         $publisher.Problems[0] | Should -Match 'Install-PrefectBacklogPublisher -Name prefect-backlog-publisher again'
         $publisher.Problems[0] | Should -Match 'Uninstall-PrefectBacklogPublisher -Name prefect-backlog-publisher to remove'
 
         $removed = Uninstall-PrefectBacklogPublisher @aws -Force
-        $removed.Action | Should -Be @('Delete the role''s inline policy', 'Delete IAM role', 'Delete SSM parameter', 'Delete CloudWatch Logs log group')
+        $removed.Action | Should -Be @('Delete the role''s inline policy', 'Delete IAM role', 'Delete SSM parameter', 'Delete CloudWatch Logs log group', 'Delete CloudWatch dashboard')
         Test-Role | Should -BeFalse
         Test-Parameter | Should -BeFalse
         Test-LogGroup | Should -BeFalse
@@ -101,5 +101,19 @@ Describe 'The publisher touches only what the module made, against moto' {
         Uninstall-PrefectBacklogPublisher @aws -Force -WarningAction SilentlyContinue | Should -BeNullOrEmpty
         Test-Function | Should -BeTrue
         Test-LogGroup | Should -BeTrue
+    }
+
+    It 'leaves a user''s dashboard of that name alone' {
+        $theirs = '{"widgets":[{"type":"text","x":0,"y":0,"width":6,"height":2,"properties":{"markdown":"Our own board"}}]}'
+        Invoke-Cli cloudwatch put-dashboard --dashboard-name $name --dashboard-body $theirs | Out-Null
+        (Get-PrefectBacklogPublisher @aws).NotOwned | Should -Match "CloudWatch dashboard $name"
+
+        Clear-AwsCapturedRequest $proxy
+        { Install-PrefectBacklogPublisher @aws @install -ErrorAction Stop } | Should -Throw "*CloudWatch dashboard $name*"
+        $Error[0].FullyQualifiedErrorId | Should -Match '^PublisherNameTaken'
+        Get-Mutation | Should -BeNullOrEmpty
+        Uninstall-PrefectBacklogPublisher @aws -Force -WarningVariable warned -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        ($warned | Out-String) | Should -Match "Left alone: the CloudWatch dashboard $name"
+        (Invoke-Cli cloudwatch get-dashboard --dashboard-name $name).DashboardBody | Should -Be $theirs
     }
 }

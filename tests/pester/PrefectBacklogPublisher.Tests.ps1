@@ -19,6 +19,7 @@ Describe 'The scheduled publisher on moto' {
                 Roles      = @((Invoke-Cli iam list-roles).Roles | Where-Object RoleName -eq "$Name-role")
                 Parameters = @((Invoke-Cli ssm describe-parameters).Parameters | Where-Object Name -eq "/prefectscaling/$Name/prefect-secret")
                 LogGroups  = @((Invoke-Cli logs describe-log-groups).logGroups | Where-Object logGroupName -eq "/aws/lambda/$Name")
+                Dashboards = @((Invoke-Cli cloudwatch list-dashboards).DashboardEntries | Where-Object DashboardName -eq $Name)
             }
         }
         function Get-Mutation { @(Get-AwsCapturedRequest $proxy | Where-Object { $_.Action -notmatch '^(Describe|List|Get)' -and $_.Method -ne 'GET' }) }
@@ -70,6 +71,11 @@ Describe 'The scheduled publisher on moto' {
         ($policy.Statement | Where-Object Sid -eq 'ReadPrefectSecret').Resource | Should -Be 'arn:aws:ssm:us-east-1:123456789012:parameter/prefectscaling/prefect-backlog-publisher/prefect-secret'
         $policy.Statement.Sid | Should -Not -Contain 'VpcNetworkInterfaces'
         (Get-PublisherResources).LogGroups | Should -HaveCount 1
+        (Get-PublisherResources).Dashboards | Should -HaveCount 1
+        $widgets = ((Invoke-Cli cloudwatch get-dashboard --dashboard-name prefect-backlog-publisher).DashboardBody | ConvertFrom-Json).widgets
+        $widgets[0].properties.markdown | Should -Match '(?m)^Managed by PrefectScaling: publisher prefect-backlog-publisher$'
+        $rows = foreach ($widget in $widgets | Where-Object type -eq metric) { foreach ($row in $widget.properties.metrics) { $row[0..3] -join ' ' } }
+        $rows | Should -Contain 'AWS/Lambda Errors FunctionName prefect-backlog-publisher'
     }
 
     It 'changes nothing when installed again, and updates a changed schedule in place' {
@@ -95,8 +101,9 @@ Describe 'The scheduled publisher on moto' {
         Uninstall-PrefectBacklogPublisher @aws -Force | Out-Null
         $check = Test-AwsSignature $proxy -AccessKey testing -SecretKey testing
         $check.matched | Should -Be $check.checked
-        # sqs: Install and Uninstall look for a sample queue even when sampling once a minute (one may be left over).
-        $check.results.service | Sort-Object -Unique | Should -Be @('events', 'iam', 'lambda', 'logs', 'sqs', 'ssm', 'sts')
+        # sqs: Install and Uninstall look for a sample queue even when sampling once a minute (one may be left over);
+        # monitoring: the publisher's dashboard.
+        $check.results.service | Sort-Object -Unique | Should -Be @('events', 'iam', 'lambda', 'logs', 'monitoring', 'sqs', 'ssm', 'sts')
         # Lambda paths with names are escaped as the SDK escapes them and still verify.
         ($check.results | Where-Object { $_.service -eq 'lambda' -and $_.path -like '*functions/prefect-backlog-publisher*' }) | Should -Not -BeNullOrEmpty
     }
@@ -181,12 +188,14 @@ Describe 'The scheduled publisher on moto' {
         $removed.Action | Should -Contain 'Delete Lambda function'
         $removed.Action | Should -Contain 'Delete IAM role'
         $removed.Action | Should -Contain 'Delete SSM parameter'
+        $removed.Action | Should -Contain 'Delete CloudWatch dashboard'
         $left = Get-PublisherResources
         $left.Functions | Should -BeNullOrEmpty
         $left.Rules | Should -BeNullOrEmpty
         $left.Roles | Should -BeNullOrEmpty
         $left.Parameters | Should -BeNullOrEmpty
         $left.LogGroups | Should -BeNullOrEmpty
+        $left.Dashboards | Should -BeNullOrEmpty
         Uninstall-PrefectBacklogPublisher @aws -Force | Should -BeNullOrEmpty
     }
 
@@ -219,7 +228,7 @@ Describe 'The scheduled publisher on moto' {
         try { $output = & dotnet pwsh -NoProfile -NonInteractive -Command $script }
         finally { Remove-Item Env:\PREFECT_API_KEY }
         $text = $output | Out-String
-        foreach ($step in 'SSM SecureString parameter', 'Create IAM role', 'inline policy', 'log group', 'Create Lambda function', 'EventBridge rule', 'Point the rule', 'invoke the function') {
+        foreach ($step in 'SSM SecureString parameter', 'Create IAM role', 'inline policy', 'log group', 'Create Lambda function', 'EventBridge rule', 'Point the rule', 'invoke the function', 'Create CloudWatch dashboard') {
             $text | Should -Match ([regex]::Escape($step))
         }
         Get-Mutation | Should -BeNullOrEmpty

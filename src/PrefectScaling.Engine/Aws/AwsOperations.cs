@@ -17,6 +17,11 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteAlarms = AwsOperation.Query(S, "DeleteAlarms");
             /// <summary>Input member ResourceARN (an alarm's ARN); answers Tags.</summary>
             public static readonly AwsOperation ListTagsForResource = AwsOperation.Query(S, "ListTagsForResource", "Tags");
+            /// <summary>Input members DashboardName and DashboardBody (a JSON text); answers DashboardValidationMessages.</summary>
+            public static readonly AwsOperation PutDashboard = AwsOperation.Query(S, "PutDashboard", "DashboardValidationMessages");
+            /// <summary>Answers DashboardName, DashboardArn and DashboardBody; ResourceNotFound when there is none.</summary>
+            public static readonly AwsOperation GetDashboard = AwsOperation.Query(S, "GetDashboard");
+            public static readonly AwsOperation DeleteDashboards = AwsOperation.Query(S, "DeleteDashboards");
         }
 
         public static class ApplicationAutoScaling
@@ -106,6 +111,15 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation CreateService = AwsOperation.Json(S, "CreateService");
             public static readonly AwsOperation UpdateService = AwsOperation.Json(S, "UpdateService");
             public static readonly AwsOperation DeleteService = AwsOperation.Json(S, "DeleteService");
+            /// <summary>With include ["SETTINGS"]: each cluster's settings (containerInsights) and capacity providers.</summary>
+            public static readonly AwsOperation DescribeClusters = AwsOperation.Json(S, "DescribeClusters");
+            public static readonly AwsOperation DescribeCapacityProviders = AwsOperation.Json(S, "DescribeCapacityProviders");
+            public static readonly AwsOperation ListContainerInstances = AwsOperation.Json(S, "ListContainerInstances");
+            public static readonly AwsOperation DescribeContainerInstances = AwsOperation.Json(S, "DescribeContainerInstances");
+            public static readonly AwsOperation DescribeTaskDefinition = AwsOperation.Json(S, "DescribeTaskDefinition");
+            public static readonly AwsOperation CreateCapacityProvider = AwsOperation.Json(S, "CreateCapacityProvider");
+            public static readonly AwsOperation PutClusterCapacityProviders = AwsOperation.Json(S, "PutClusterCapacityProviders");
+            public static readonly AwsOperation RegisterContainerInstance = AwsOperation.Json(S, "RegisterContainerInstance");
         }
 
         /// <summary>The queue of a sub-minute publisher's delayed samples (see Publisher/SampleChain.cs).</summary>

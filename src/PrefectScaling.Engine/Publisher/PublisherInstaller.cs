@@ -25,9 +25,15 @@ namespace PrefectScaling.Publisher
             _plan = new PublisherPlan(aws);
         }
 
-        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).</summary>
-        public Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct) =>
-            _reader.ReadAsync(name, withSecretHash, log, ct);
+        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).
+        /// dashboardBindings: the bindings an install plans for (the dashboard shows their alarms and task counts).</summary>
+        public Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct, IReadOnlyList<Bindings.ServiceBinding>? dashboardBindings = null) =>
+            _reader.ReadAsync(name, withSecretHash, log, ct, dashboardBindings);
+
+        /// <summary>What the dashboard of these bindings shows that Install must read first (Container Insights per
+        /// cluster, the alarms of each service's scaling policies).</summary>
+        public async Task ReadDashboardFactsAsync(PublisherState state, IReadOnlyList<Bindings.ServiceBinding> bindings, IEngineLog log, CancellationToken ct) =>
+            state.DashboardFacts = await PublisherDashboard.ReadFactsAsync(_aws, bindings, log, ct).ConfigureAwait(false);
 
         /// <summary>The bindings whose ECS service cannot be read now (missing, or DescribeServices failed), each with
         /// why: checked before installing, since such a binding would publish nothing every minute.</summary>

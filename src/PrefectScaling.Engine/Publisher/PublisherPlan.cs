@@ -44,6 +44,7 @@ namespace PrefectScaling.Publisher
                 string name = PublisherBindings.ParameterName(names.BindingsPath, binding);
                 if (parameters.TryGetValue(name, out BindingParameter? other) && !other.IsManaged) taken.Add("SSM parameter " + name + " (for the binding of " + binding.ResourceId + ")");
             }
+            if (current.DashboardBody != null && !current.DashboardIsManaged) taken.Add("CloudWatch dashboard " + PublisherDashboard.NameOf(names));
             if (taken.Count > 0)
                 throw new ResourceOwnershipException("PublisherNameTaken", "These exist but PrefectScaling did not make them for the publisher " + spec.Name + ": " + string.Join("; ", taken) +
                     ". Nothing was changed; choose another -Name, or remove them yourself.");
@@ -188,6 +189,9 @@ namespace PrefectScaling.Publisher
                     }, log, ct).ConfigureAwait(false);
                 }));
             }
+
+            // 6. The dashboard, last: it shows what the steps above made.
+            if (PublisherDashboard.PlanInstall(_aws, spec, current) is AwsChange dashboard) changes.Add(dashboard);
             return changes;
         }
 
@@ -227,6 +231,7 @@ namespace PrefectScaling.Publisher
                 changes.Add(new AwsChange(names.LogGroupName, "Delete CloudWatch Logs log group", (log, ct) => _aws.InvokeAsync(AwsOperations.Logs.DeleteLogGroup,
                     new JsonObject { ["logGroupName"] = names.LogGroupName }, log, ct)));
             changes.AddRange(_sampleQueue.PlanUninstall(current));
+            if (PublisherDashboard.PlanUninstall(_aws, current) is AwsChange dashboard) changes.Add(dashboard);
             return changes;
         }
 

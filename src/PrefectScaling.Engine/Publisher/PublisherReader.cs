@@ -22,8 +22,9 @@ namespace PrefectScaling.Publisher
             _aws = aws;
         }
 
-        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).</summary>
-        public async Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct)
+        /// <summary>Reads every part; withSecretHash also reads the stored secret to compare it (never returned).
+        /// dashboardBindings: the bindings Install is given, whose dashboard facts it reads too.</summary>
+        public async Task<PublisherState> ReadAsync(string name, bool withSecretHash, IEngineLog log, CancellationToken ct, IReadOnlyList<Bindings.ServiceBinding>? dashboardBindings = null)
         {
             var state = new PublisherState { Name = name, Region = _aws.Region };
             PublisherNames names = state.Names;
@@ -85,6 +86,7 @@ namespace PrefectScaling.Publisher
                 }
             }
             state.SampleQueue = await PublisherQueuePlan.ReadAsync(_aws, state, log, ct).ConfigureAwait(false);
+            await PublisherDashboard.ReadAsync(_aws, state, dashboardBindings, log, ct).ConfigureAwait(false);
             return state;
         }
 

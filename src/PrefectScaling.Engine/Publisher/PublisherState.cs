@@ -98,6 +98,14 @@ namespace PrefectScaling.Publisher
 
         /// <summary>The sample queue of sub-minute sampling and its event source mapping.</summary>
         public SampleQueueState SampleQueue { get; internal set; } = new SampleQueueState();
+        /// <summary>GetDashboard's DashboardBody, when a dashboard of the publisher's name exists (PublisherDashboard).</summary>
+        public string? DashboardBody { get; internal set; }
+
+        /// <summary>The dashboard's body carries the module's marker for this publisher: the module made it.</summary>
+        public bool DashboardIsManaged { get; internal set; }
+
+        /// <summary>What the dashboard shows of each binding Install was given; null when read without bindings.</summary>
+        public IReadOnlyList<DashboardBindingFacts>? DashboardFacts { get; internal set; }
 
         /// <summary>Parts of the module's that exist, as "kind name": what a half-finished install left.</summary>
         public List<string> Found()
@@ -111,6 +119,7 @@ namespace PrefectScaling.Publisher
             if (bindings > 0) found.Add(bindings + " SSM binding parameter" + (bindings == 1 ? string.Empty : "s") + " under " + Names.BindingsPath);
             if (LogGroup != null && LogGroupIsManaged) found.Add("log group " + Names.LogGroupName);
             if (SampleQueue.QueueUrl != null && SampleQueue.QueueIsManaged) found.Add("SQS queue " + SampleQueue.QueueName);
+            if (DashboardBody != null && DashboardIsManaged) found.Add("CloudWatch dashboard " + PublisherDashboard.NameOf(Names));
             return found;
         }
 
@@ -125,6 +134,7 @@ namespace PrefectScaling.Publisher
             if (SampleQueue.QueueUrl != null && !SampleQueue.QueueIsManaged) others.Add("the SQS queue " + SampleQueue.QueueName + " (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
             foreach (BindingParameter parameter in BindingParameters.Where(p => !p.IsManaged))
                 others.Add("the SSM parameter " + parameter.Name + " under the publisher's bindings path (no ManagedBy=PrefectScaling, PrefectScalingPublisher=" + Name + " tags)");
+            if (DashboardBody != null && !DashboardIsManaged) others.Add("the CloudWatch dashboard " + PublisherDashboard.NameOf(Names) + " (its body has no line '" + PublisherDashboard.Marker(Name) + "')");
             return others;
         }
 

@@ -127,6 +127,8 @@ namespace PrefectScaling.Commands
             foreach (string note in spec.Settle(current)) WriteWarning(note);
             if (spec.KeepInstalledBindings && spec.Configuration.Bindings.Count > 0 && !ScopesExist(prefect, spec.Configuration)) return;
             if (!ServicesExist(installer, spec.Configuration.Bindings)) return;
+            // The dashboard shows the bindings as settled: their alarms and Container Insights.
+            RunEngine((log, ct) => installer.ReadDashboardFactsAsync(current, spec.Configuration.Bindings, log, ct));
 
             List<AwsChange> changes = installer.PlanInstall(spec, current);
             if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");

@@ -1,4 +1,6 @@
 using System;
+using System.Globalization;
+using System.Linq;
 using System.Text.RegularExpressions;
 
 namespace PrefectScaling.Formatting
@@ -19,6 +21,26 @@ namespace PrefectScaling.Formatting
             int tail = width - 1 - head;
             return text.Substring(0, head) + Ellipsis + text.Substring(text.Length - tail);
         }
+
+        /// <summary>The waiting backlog of a status line: "Late 3 Due 5", the measures that have data, or "no data".</summary>
+        public static string Waiting(double? late, double? due)
+        {
+            string text = string.Join(" ", new[] { late == null ? null : "Late " + Count(late.Value), due == null ? null : "Due " + Count(due.Value) }.Where(t => t != null));
+            return text.Length == 0 ? "no data" : text;
+        }
+
+        /// <summary>An age in one unit: 45s, 12m, 3h, 2d; "-" for none.</summary>
+        public static string Age(TimeSpan? age)
+        {
+            if (age == null) return "-";
+            TimeSpan a = age.Value < TimeSpan.Zero ? TimeSpan.Zero : age.Value;
+            if (a.TotalSeconds < 100) return ((int)a.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
+            if (a.TotalMinutes < 100) return ((int)a.TotalMinutes).ToString(CultureInfo.InvariantCulture) + "m";
+            if (a.TotalHours < 48) return ((int)a.TotalHours).ToString(CultureInfo.InvariantCulture) + "h";
+            return ((int)a.TotalDays).ToString(CultureInfo.InvariantCulture) + "d";
+        }
+
+        private static string Count(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 
         /// <summary>What tells a service's policies apart: the scope and the role suffix of the name
         /// (<c>PrefectScaling/prod/agent/pool/queue~hash:out</c> shows as <c>pool/queue:out</c>; a first-release

@@ -48,6 +48,7 @@ Describe 'Member completion after a pipe' {
         @{ Line = 'Get-PrefectLateRunCount -WorkPool k8s | ForEach-Object { $_.Mea'; Expected = 'Measure' }
         @{ Line = 'Get-PrefectEcsScalingPolicy -Cluster c -Service s | Where-Object { $_.PolicyN'; Expected = 'PolicyName' }
         @{ Line = 'Get-PrefectWorkQueue | Select-Object -Property IsP'; Expected = 'IsPaused' }
+        @{ Line = 'Get-PrefectScalingStatus -Cluster c -Service s | Where-Object { $_.Decis'; Expected = 'Decision' }
         @{ Line = '(Get-PrefectBacklogPublisher).Functi'; Expected = 'FunctionArn' }
     ) {
         $completions = (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText

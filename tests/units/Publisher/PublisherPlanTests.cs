@@ -75,6 +75,8 @@ public sealed class PublisherPlanTests : IDisposable
             ["Sid"] = names.StatementId, ["Effect"] = "Allow", ["Principal"] = new JsonObject { ["Service"] = "events.amazonaws.com" },
             ["Action"] = "lambda:InvokeFunction", ["Condition"] = new JsonObject { ["ArnLike"] = new JsonObject { ["AWS:SourceArn"] = state.RuleArn } },
         };
+        state.DashboardBody = PublisherDashboard.Body(spec, state.Region, Array.Empty<DashboardBindingFacts>()).ToJsonString();
+        state.DashboardIsManaged = true;
         return state;
     }
 
@@ -93,6 +95,7 @@ public sealed class PublisherPlanTests : IDisposable
             "Create EventBridge rule rate(1 minute): pub",
             "Point the rule at the function: pub",
             "Allow the rule (and only it) to invoke the function: pub",
+            "Create CloudWatch dashboard (0 binding(s)): pub",
         }, Actions(Plan.PlanInstall(Spec(), Nothing())));
     }
 
@@ -178,6 +181,7 @@ public sealed class PublisherPlanTests : IDisposable
             "Delete IAM role: arn:aws:iam::123456789012:role/pub-role",
             "Delete SSM parameter: /prefectscaling/pub/prefect-secret",
             "Delete CloudWatch Logs log group: /aws/lambda/pub",
+            "Delete CloudWatch dashboard: pub",
         }, Actions(Plan.PlanUninstall(Installed(Spec()))));
         Assert.Empty(Plan.PlanUninstall(Nothing()));
     }
