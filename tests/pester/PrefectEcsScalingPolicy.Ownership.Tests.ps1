@@ -19,7 +19,7 @@ Describe 'Scaling touches only what the module made, against moto' {
         function New-EcsService([string] $Cluster, [string] $Service) {
             Invoke-Cli ecs create-cluster --cluster-name $Cluster | Out-Null
             Invoke-Cli ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
-            Invoke-Cli ecs create-service --cluster $Cluster --service-name $Service --task-definition agent --desired-count 1 | Out-Null
+            Invoke-Cli ecs create-service --cluster $Cluster --service-name $Service --task-definition agent --desired-count 1 --launch-type FARGATE | Out-Null
         }
 
         function Get-Policy([string] $Cluster, [string] $Service) {

@@ -11,7 +11,7 @@ Describe 'ECS scaling policies against moto' {
         function New-EcsService {
             Invoke-AwsCli -EndpointUrl $moto.Url ecs create-cluster --cluster-name prod | Out-Null
             Invoke-AwsCli -EndpointUrl $moto.Url ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
-            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count 1 | Out-Null
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count 1 --launch-type FARGATE | Out-Null
         }
 
         # What AWS holds, read with the AWS CLI: the target, the module's policies, and its alarms.
@@ -142,6 +142,21 @@ Describe 'ECS scaling policies against moto' {
             Publish-PrefectBacklogMetric @aws @service -WorkQueue default -Count 1
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable again -WarningAction SilentlyContinue
             $again | Should -BeNullOrEmpty
+        }
+    }
+
+    Describe 'Set-PrefectEcsScalingPolicy on a cluster that may not place the tasks' {
+        It 'warns for an EC2 service without a capacity provider that scales, and still sets the policy' {
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name ec2-agent --task-definition agent --desired-count 1 --launch-type EC2 | Out-Null
+            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service ec2-agent -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable warned -WarningAction SilentlyContinue
+            ($warned | Out-String) | Should -Match 'EC2 launch type, without a capacity provider'
+            (Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service ec2-agent).PolicyName | Should -Match '^PrefectScaling/prod/ec2-agent/'
+        }
+
+        It 'does not warn for a Fargate service' {
+            Publish-PrefectBacklogMetric @aws @service -WorkQueue default -Count 1
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable warned -WarningAction SilentlyContinue
+            ($warned | Out-String) | Should -Not -Match 'capacity provider|place'
         }
     }
 

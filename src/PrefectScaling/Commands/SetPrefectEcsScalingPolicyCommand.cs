@@ -128,6 +128,10 @@ namespace PrefectScaling.Commands
                 if (run.Round == 1)
                 {
                     WarnIfSeriesMissing(Aws, spec);
+                    // More agents need somewhere to run: advice only, never a failure.
+                    AwsContext aws = Aws;
+                    foreach (string warning in RunEngine((log, ct) => ClusterCapacityCheck.WarningsAsync(aws, spec.Cluster, spec.Service, spec.MaxCapacity, log, ct)))
+                        WriteWarning(warning);
                     List<string> replaced = EcsScalingPlanner.ReplacedScopes(spec, run.Current!);
                     if (replaced.Count > 0)
                     {
