@@ -45,6 +45,14 @@ public sealed class PublisherBindingsTests : IDisposable
     private static BindingParameter Stored(ServiceBinding binding, bool managed = true) =>
         new(PublisherBindings.ParameterName("/prefectscaling/pub/bindings", binding), PublisherBindings.ValueOf(binding), binding, managed);
 
+    /// <summary>Plans an install as the installer does once it has read what the dashboard shows of the bindings
+    /// (here: no Container Insights, no alarms).</summary>
+    private static List<AwsChange> PlanInstall(PublisherPlan plan, PublisherInstallSpec spec, PublisherState state)
+    {
+        state.DashboardFacts = spec.Configuration.Bindings.Select(b => new DashboardBindingFacts(b, false, Array.Empty<string>())).ToList();
+        return plan.PlanInstall(spec, state);
+    }
+
     [Fact]
     public void A_binding_file_gives_whole_pools_queues_of_a_pool_and_queues_in_any_pool()
     {
@@ -153,7 +161,7 @@ public sealed class PublisherBindingsTests : IDisposable
         var mine = new BindingParameter("/prefectscaling/pub/bindings/notes", "kept by hand", null, false);
         state.BindingParameters = new[] { Stored(keep), Stored(change), Stored(drop), mine };
 
-        List<string> actions = plan.PlanInstall(Spec(new[] { keep, Bind("change", "p", "q1"), add }), state)
+        List<string> actions = PlanInstall(plan, Spec(new[] { keep, Bind("change", "p", "q1"), add }), state)
             .Where(c => c.Target.StartsWith("/prefectscaling/pub/bindings/", StringComparison.Ordinal)).Select(c => c.ToString()).ToList();
         Assert.Equal(new[]
         {
@@ -199,7 +207,7 @@ public sealed class PublisherBindingsTests : IDisposable
         Assert.True(PublisherPolicies.Length(policy) <= PublisherPolicies.MaxInlinePolicyLength);
         JsonObject describe = policy["Statement"]!.AsArray().OfType<JsonObject>().Single(s => (string?)s["Sid"] == "ReadServiceTasks");
         Assert.Equal(new[] { "arn:aws:ecs:eu-west-1:123456789012:service/prod/*", "arn:aws:ecs:eu-west-1:123456789012:service/small/one" }, describe["Resource"]!.AsArray().Select(r => (string?)r));
-        AwsChange attach = new PublisherPlan(_aws).PlanInstall(spec, Nothing()).Single(c => c.Target.EndsWith("/PrefectScalingPublisher", StringComparison.Ordinal));
+        AwsChange attach = PlanInstall(new PublisherPlan(_aws), spec, Nothing()).Single(c => c.Target.EndsWith("/PrefectScalingPublisher", StringComparison.Ordinal));
         Assert.Contains("ecs:DescribeServices on service/prod/*", attach.Action);
 
         // A hundred bindings of ordinary names keep their exact list.
@@ -250,7 +258,7 @@ public sealed class PublisherBindingsTests : IDisposable
         again.Validate();
         again.Settle(InstalledWith(spec.Configuration, Stored(converted)));
         Assert.Equal(spec.Configuration.ToEnvironment(), again.Configuration.ToEnvironment());
-        Assert.Empty(new PublisherPlan(_aws).PlanInstall(again, InstalledWith(spec.Configuration, Stored(converted))).Where(c => c.Target.Contains("/bindings/", StringComparison.Ordinal)));
+        Assert.Empty(PlanInstall(new PublisherPlan(_aws), again, InstalledWith(spec.Configuration, Stored(converted))).Where(c => c.Target.Contains("/bindings/", StringComparison.Ordinal)));
     }
 
     [Fact]
