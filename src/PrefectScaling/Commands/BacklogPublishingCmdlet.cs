@@ -13,17 +13,17 @@ namespace PrefectScaling.Commands
     public abstract class BacklogPublishingCmdlet : BacklogMetricCmdlet
     {
         protected const string BacklogSet = "Backlog";
-        protected const string BacklogPerTaskSet = "BacklogPerTask";
+        protected const string BindingSet = "Binding";
         private const string PairHelp = "-Cluster and -Service go together: they name the ECS service whose binding series are published.";
 
         /// <summary>The ECS cluster of the service whose binding series are published.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = BacklogPerTaskSet, HelpMessage = PairHelp)]
+        [Parameter(Mandatory = true, ParameterSetName = BindingSet, HelpMessage = PairHelp)]
         [ArgumentCompleter(typeof(EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Cluster { get; set; }
 
         /// <summary>The ECS service whose binding series are published (the backlog per measure, the desired task count).</summary>
-        [Parameter(Mandatory = true, ParameterSetName = BacklogPerTaskSet, HelpMessage = PairHelp)]
+        [Parameter(Mandatory = true, ParameterSetName = BindingSet, HelpMessage = PairHelp)]
         [ArgumentCompleter(typeof(EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? Service { get; set; }

@@ -49,14 +49,14 @@ namespace PrefectScaling.Commands
 
         // Not with -BindingFile: the file names every binding's scope.
         [Parameter(ParameterSetName = BacklogSet)]
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = BindingSet)]
         [SupportsWildcards]
         [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string[]? WorkQueue { get; set; }
 
         [Parameter(ParameterSetName = BacklogSet)]
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = BindingSet)]
         [SupportsWildcards]
         [ArgumentCompleter(typeof(WorkPoolNameCompleter))]
         [ValidateNotNullOrEmpty]

@@ -27,7 +27,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>The work queue the count belongs to; with -Cluster and -Service it may be left out (a total).</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = BacklogSet, ValueFromPipelineByPropertyName = true)]
-        [Parameter(Position = 0, ParameterSetName = BacklogPerTaskSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Position = 0, ParameterSetName = BindingSet, ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(WorkQueueNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string? WorkQueue { get; set; }
@@ -50,7 +50,7 @@ namespace PrefectScaling.Commands
         public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
 
         /// <summary>With -Cluster and -Service: also a series per queue (each series costs; off by default).</summary>
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = BindingSet)]
         public SwitchParameter PerQueueSeries { get; set; }
 
         [Parameter]
