@@ -26,34 +26,43 @@ try {
     $counts = Get-PrefectLateRunCount -WorkPool k8s, ecs-pool -Measure Late, Due
     $counts | Show
 
+    Step 'Get-PrefectLateRunCount -WorkPool k8s -Total -Measure Late, Due   # the whole pool: one count per measure'
+    Get-PrefectLateRunCount -WorkPool k8s -Total -Measure Late, Due | Show
+
     Step 'Get-PrefectLateRunCount -WorkPool no-such-pool   # a missing pool is an error, never a zero'
     Get-PrefectLateRunCount -WorkPool no-such-pool -ErrorAction SilentlyContinue -ErrorVariable failed
     Write-Host "  error: $($failed[0].Exception.Message)" -ForegroundColor Red
 
-    Step 'Get-PrefectLateRunCount -WorkPool k8s, ecs-pool | Publish-PrefectBacklogMetric -PassThru'
-    Get-PrefectLateRunCount -WorkPool k8s, ecs-pool | Publish-PrefectBacklogMetric -PassThru | Show
-
-    Step 'Read back from CloudWatch: Prefect/LateFlowRuns, the maximum per series'
-    $now = [DateTime]::UtcNow
-    $series = foreach ($metric in (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch list-metrics --namespace Prefect --metric-name LateFlowRuns).Metrics) {
-        $point = (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch get-metric-statistics --namespace Prefect --metric-name LateFlowRuns `
-            --dimensions (ConvertTo-Json -Compress -InputObject @($metric.Dimensions)) --start-time $now.AddMinutes(-10).ToString('o') --end-time $now.AddMinutes(1).ToString('o') `
-            --period 60 --statistics Maximum).Datapoints | Select-Object -First 1
-        [pscustomobject]@{ Dimensions = ($metric.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ','; Maximum = $point.Maximum }
-    }
-    $series | Sort-Object Dimensions | Show
-
-    Step 'Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling'
+    # The agent service: its binding is the pool k8s.
     Invoke-AwsCli -EndpointUrl $moto.Url ecs create-cluster --cluster-name prod | Out-Null
     Invoke-AwsCli -EndpointUrl $moto.Url ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
-    Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count 1 | Out-Null
-    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling -PassThru | Show
-    Write-Host '  Run again: ' -NoNewline
-    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -WorkQueue default -MinCapacity 0 -MaxCapacity 5 -StepScaling -Verbose 4>&1 |
+    Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name prefect-agent --task-definition agent --desired-count 1 --launch-type FARGATE | Out-Null
+
+    Step 'Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -MinCapacity 0 -MaxCapacity 5 -StepScaling'
+    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -MinCapacity 0 -MaxCapacity 5 -StepScaling -PassThru -WarningVariable warned -WarningAction SilentlyContinue | Show
+    foreach ($warning in $warned) { Write-Host "  warning: $warning" -ForegroundColor DarkYellow }
+
+    Step 'Get-PrefectLateRunCount -WorkPool k8s -Total | Publish-PrefectBacklogMetric -Cluster prod -Service prefect-agent -PassThru'
+    Get-PrefectLateRunCount -WorkPool k8s -Total | Publish-PrefectBacklogMetric -Cluster prod -Service prefect-agent -PassThru | Show
+
+    Step 'Read back from CloudWatch: the series of the binding, one per measure (and the desired tasks)'
+    $now = [DateTime]::UtcNow
+    $series = foreach ($metric in (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch list-metrics --namespace Prefect).Metrics) {
+        $point = (Invoke-AwsCli -EndpointUrl $moto.Url cloudwatch get-metric-statistics --namespace Prefect --metric-name $metric.MetricName `
+            --dimensions (ConvertTo-Json -Compress -InputObject @($metric.Dimensions)) --start-time $now.AddMinutes(-10).ToString('o') --end-time $now.AddMinutes(1).ToString('o') `
+            --period 60 --statistics Maximum).Datapoints | Select-Object -First 1
+        [pscustomobject]@{ MetricName = $metric.MetricName; Dimensions = ($metric.Dimensions | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ','; Maximum = $point.Maximum }
+    }
+    $series | Sort-Object MetricName, Dimensions | Show
+
+    Write-Host '  Set again: ' -NoNewline
+    Set-PrefectEcsScalingPolicy -Cluster prod -Service prefect-agent -WorkPool k8s -MinCapacity 0 -MaxCapacity 5 -StepScaling -Verbose 4>&1 |
         Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match 'nothing was changed' } | ForEach-Object { Write-Host $_.Message }
 
-    Step 'Install-PrefectBacklogPublisher -WorkPool k8s, ecs-pool -PassThru   # Lambda + EventBridge, every minute'
-    Install-PrefectBacklogPublisher -WorkPool k8s, ecs-pool -PassThru | Format-List Name, Region, FunctionArn, Runtime, Schedule, RuleState, ApiUrl, Scopes, Consistent | Out-String -Width 160 | Write-Host
+    Step 'Install-PrefectBacklogPublisher -Cluster prod -Service prefect-agent -WorkPool k8s -PassThru   # Lambda + EventBridge, every minute'
+    $installed = Install-PrefectBacklogPublisher -Cluster prod -Service prefect-agent -WorkPool k8s -PassThru
+    $installed | Format-List Name, Region, FunctionArn, Runtime, Schedule, RuleState, ApiUrl, Consistent | Out-String -Width 160 | Write-Host
+    $installed.Bindings | Show
 
     Step 'Test-PrefectBacklogPublisher   # one cycle with the installed configuration, from this machine'
     Test-PrefectBacklogPublisher | Show
