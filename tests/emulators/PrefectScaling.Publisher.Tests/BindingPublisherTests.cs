@@ -65,7 +65,7 @@ public sealed class BindingPublisherTests : IAsyncLifetime
     private async Task<List<AwsChange>> StoreBindingsAsync(PublisherInstallSpec spec)
     {
         var installer = new PublisherInstaller(_aws);
-        PublisherState current = await installer.ReadAsync(spec.Name, false, NullEngineLog.Instance, default);
+        PublisherState current = await installer.ReadAsync(spec.Name, false, NullEngineLog.Instance, default, spec.Configuration.Bindings);
         List<AwsChange> changes = installer.PlanInstall(spec, current).Where(c => c.Target.StartsWith(spec.Names.BindingsPath + "/", StringComparison.Ordinal)).ToList();
         foreach (AwsChange change in changes) await change.Apply(NullEngineLog.Instance, default);
         return changes;
@@ -200,7 +200,7 @@ public sealed class BindingPublisherTests : IAsyncLifetime
 
         Assert.Equal(100, (await StoreBindingsAsync(spec)).Count);
         var installer = new PublisherInstaller(_aws);
-        PublisherState state = await installer.ReadAsync(spec.Name, false, NullEngineLog.Instance, default);
+        PublisherState state = await installer.ReadAsync(spec.Name, false, NullEngineLog.Instance, default, spec.Configuration.Bindings);
         Assert.Equal(bindings.OrderBy(b => b.ResourceId, StringComparer.Ordinal), state.StoredBindings);
         Assert.All(state.BindingParameters, p => Assert.True(p.IsManaged));
         PublisherConfiguration read = PublisherConfiguration.FromEnvironment(name => environment.TryGetValue(name, out string? value) ? value : null);
