@@ -82,7 +82,7 @@ Describe 'Get-PrefectScalingStatus against moto' {
 
     It 'says "no data" rather than a number when nothing is published' {
         New-EcsService prod prefect-agent
-        Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service prefect-agent -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningAction SilentlyContinue
+        Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service prefect-agent -WorkPool ecs-workers -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningAction SilentlyContinue
         $status = Get-PrefectScalingStatus @aws -Cluster prod -Service prefect-agent
         $status.Backlog | Should -Be 'no data'
         $status.LateRuns | Should -BeNullOrEmpty
@@ -130,7 +130,7 @@ Describe 'Get-PrefectScalingStatus against moto' {
         $failed[0].Exception.Message | Should -Match "ECS service 'no-such-service' was not found"
 
         # What Get-PrefectEcsScalingPolicy returns binds too.
-        Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service prefect-agent -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningAction SilentlyContinue
+        Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service prefect-agent -WorkPool ecs-workers -WorkQueue default -MinCapacity 0 -MaxCapacity 4 -StepScaling -WarningAction SilentlyContinue
         @(Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service prefect-agent | Select-Object -First 1 | Get-PrefectScalingStatus @aws).ResourceId | Should -Be 'service/prod/prefect-agent'
     }
 
