@@ -123,7 +123,8 @@ Describe 'A publisher of bindings on moto' {
         $text | Should -Match ([regex]::Escape('Delete SSM parameter with the binding service/prod/reports'))
         Get-Mutation | Should -BeNullOrEmpty
         Install-PrefectBacklogPublisher @aws @prefectSettings -BindingFile $changed
-        (Get-Mutation).Action | Sort-Object | Should -Be ('DeleteParameter', 'PutParameter', 'PutRolePolicy', 'PUT /2015-03-31/functions/prefect-backlog-publisher/configuration' | Sort-Object)
+        # The dashboard shows the bindings, so it changes with them.
+        (Get-Mutation).Action | Sort-Object | Should -Be ('DeleteParameter', 'PutDashboard', 'PutParameter', 'PutRolePolicy', 'PUT /2015-03-31/functions/prefect-backlog-publisher/configuration' | Sort-Object)
         (Get-BindingParameter).Name | Should -Be "$path/prod/workers"
         (Get-Variables).PREFECTSCALING_BINDINGS_STAMP | Should -Match '^1:'
         (Test-PrefectBacklogPublisher @aws).Bindings.Service | Should -Be 'workers'

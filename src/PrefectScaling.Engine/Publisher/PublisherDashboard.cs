@@ -143,7 +143,8 @@ namespace PrefectScaling.Publisher
         public static JsonObject Body(PublisherInstallSpec spec, string region, IReadOnlyList<DashboardBindingFacts> facts)
         {
             PublisherConfiguration configuration = spec.Configuration;
-            IReadOnlyList<ServiceBinding> bindings = configuration.Bindings;
+            // In the order of the services, however the bindings were given: the same bindings give the same body.
+            IReadOnlyList<ServiceBinding> bindings = configuration.Bindings.OrderBy(b => b.ResourceId, StringComparer.Ordinal).ToList();
             int shown = Math.Min(bindings.Count, MaxBindings);
             int period = Period(configuration);
             string function = spec.Names.FunctionName;
