@@ -224,18 +224,35 @@ namespace PrefectScaling.Scaling
             new AwsChange(name, "Delete scaling policy" + (deleteAlarm && current.Alarms.Any(a => (string?)a["AlarmName"] == name) ? " and its alarm" : string.Empty), async (log, ct) =>
             {
                 if (deleteAlarm && current.Alarms.Any(a => (string?)a["AlarmName"] == name))
-                    await _aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct).ConfigureAwait(false);
-                await _aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeleteScalingPolicy, new JsonObject
+                    await DeleteAlarmAsync(name, log, ct).ConfigureAwait(false);
+                await AlreadyGoneIsDone(_aws.InvokeAsync(AwsOperations.ApplicationAutoScaling.DeleteScalingPolicy, new JsonObject
                 {
                     ["PolicyName"] = name,
                     ["ServiceNamespace"] = ScalingPolicyDocuments.ServiceNamespace,
                     ["ResourceId"] = current.ResourceId,
                     ["ScalableDimension"] = ScalingPolicyDocuments.ScalableDimension,
-                }, log, ct).ConfigureAwait(false);
+                }, log, ct), name, log).ConfigureAwait(false);
             });
 
         private AwsChange DeleteAlarm(string name) =>
-            new AwsChange(name, "Delete CloudWatch alarm", (log, ct) => _aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct));
+            new AwsChange(name, "Delete CloudWatch alarm", (log, ct) => DeleteAlarmAsync(name, log, ct));
+
+        private Task DeleteAlarmAsync(string name, IEngineLog log, CancellationToken ct) =>
+            AlreadyGoneIsDone(_aws.InvokeAsync(AwsOperations.CloudWatch.DeleteAlarms, new JsonObject { ["AlarmNames"] = new JsonArray(name) }, log, ct), name, log);
+
+        /// <summary>A delete of what is already gone has done its work: another run on the same service may have deleted
+        /// it between this run's read and its write, and stopping there would leave that run's half of the change.</summary>
+        private static async Task AlreadyGoneIsDone(Task<JsonNode?> delete, string name, IEngineLog log)
+        {
+            try
+            {
+                await delete.ConfigureAwait(false);
+            }
+            catch (AwsApiException e) when (e.Kind == AwsErrorKind.NotFound)
+            {
+                log.Verbose(name + " was already deleted (" + e.ErrorCode + ").");
+            }
+        }
 
         private static bool ActionIs(JsonObject alarm, string? arn) =>
             arn != null && alarm["AlarmActions"] is JsonArray actions && actions.Count == 1 && (string?)actions[0] == arn;
