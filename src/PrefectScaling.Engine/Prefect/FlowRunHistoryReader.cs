@@ -46,14 +46,16 @@ namespace PrefectScaling.Prefect
     /// client's byte cap per response.</summary>
     public sealed class FlowRunHistoryReader
     {
-        private readonly PrefectConnection _connection;
+        private readonly WorkQueueCatalog _catalog;
+        private readonly BindingTotalsReader _names;
 
-        public FlowRunHistoryReader(PrefectConnection connection)
+        public FlowRunHistoryReader(WorkQueueCatalog catalog)
         {
-            _connection = connection ?? throw new ArgumentNullException(nameof(connection));
+            _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+            _names = new BindingTotalsReader(catalog);
         }
 
-        private PrefectClient Client => _connection.Client;
+        private PrefectClient Client => _catalog.Client;
 
         public async Task<FlowRunHistory> ReadAsync(BindingScope scope, FlowRunHistoryOptions options, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
         {
@@ -63,7 +65,7 @@ namespace PrefectScaling.Prefect
             if (options.Since > options.Until) throw new ArgumentException("The history's start (" + options.Since.UtcDateTime.ToString("u") + ") is after its end (" + options.Until.UtcDateTime.ToString("u") + ").", nameof(options));
             deadline ??= Client.StartDeadline();
             PrefectServerVersion version = await Client.GetServerVersionAsync(deadline, log, cancellationToken).ConfigureAwait(false);
-            IReadOnlyList<PrefectApiException?> verified = await _connection.Totals.VerifyAsync(new[] { scope }, TimeSpan.Zero, log, cancellationToken, deadline).ConfigureAwait(false);
+            IReadOnlyList<PrefectApiException?> verified = await _names.VerifyAsync(new[] { scope }, TimeSpan.Zero, log, cancellationToken, deadline).ConfigureAwait(false);
             if (verified[0] is PrefectApiException missing)
                 throw new PrefectApiException(missing.Kind, missing.Message.Replace("cannot be counted", "has no history").Replace("Nothing is counted for this scope.", "No run is read."), missing.StatusCode);
 

@@ -29,11 +29,11 @@ namespace PrefectScaling.Commands
 
         /// <summary>Runs expected to start at or after this time; default 24 hours before -Until.</summary>
         [Parameter]
-        public DateTime? Since { get; set; }
+        public DateTime Since { get; set; }
 
         /// <summary>Runs expected to start at or before this time; default now.</summary>
         [Parameter]
-        public DateTime? Until { get; set; }
+        public DateTime Until { get; set; }
 
         /// <summary>At most this many runs (the earliest), with a warning when the scope had more.</summary>
         [Parameter]
@@ -52,8 +52,8 @@ namespace PrefectScaling.Commands
                 WriteError(ErrorRecords.From(e, string.Join(", ", (WorkPool ?? Array.Empty<string>()).Concat(WorkQueue ?? Array.Empty<string>()))));
                 return;
             }
-            DateTimeOffset until = Until is DateTime u ? new DateTimeOffset(u.ToUniversalTime()) : DateTimeOffset.UtcNow;
-            DateTimeOffset since = Since is DateTime s ? new DateTimeOffset(s.ToUniversalTime()) : until.AddHours(-24);
+            DateTimeOffset until = MyInvocation.BoundParameters.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime()) : DateTimeOffset.UtcNow;
+            DateTimeOffset since = MyInvocation.BoundParameters.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime()) : until.AddHours(-24);
             if (since > until)
             {
                 WriteError(ErrorRecords.From(new ArgumentException("-Since (" + since.UtcDateTime.ToString("u") + ") is after -Until (" + until.UtcDateTime.ToString("u") + ")."), "Since"));
@@ -65,7 +65,7 @@ namespace PrefectScaling.Commands
             bool wasRead = Guard(target, () =>
             {
                 PrefectConnection connection = Connect(PrefectApiUrl);
-                history = RunEngine((log, ct) => new FlowRunHistoryReader(connection).ReadAsync(scope, options, log, ct));
+                history = RunEngine((log, ct) => new FlowRunHistoryReader(connection.Catalog).ReadAsync(scope, options, log, ct));
             });
             if (!wasRead) return;
             foreach (PrefectFlowRun run in history.Runs) WriteObject(run);
