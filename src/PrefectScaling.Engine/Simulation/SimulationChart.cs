@@ -48,7 +48,9 @@ namespace PrefectScaling.Simulation
             {
                 // Each panel is an SVG fragment of its own, stacked by a translation.
                 // OxyPlot writes an XML declaration even for a fragment: only the document's own may stay.
+                // Each panel names its clip paths alike: they are made unique per panel, as ids in one document must be.
                 string fragment = Regex.Replace(SvgExporter.ExportToString(panels[i], width, HeightPerPolicy, false), @"<\?xml[^>]*\?>", string.Empty);
+                fragment = Regex.Replace(fragment, @"\bclipPath(\d+)\b", "panel" + i.ToString(CultureInfo.InvariantCulture) + "clip$1");
                 svg.AppendFormat(CultureInfo.InvariantCulture, "<g transform=\"translate(0,{0})\">\n", HeightPerPolicy * i);
                 svg.Append(fragment);
                 svg.Append("\n</g>\n");
@@ -83,7 +85,9 @@ namespace PrefectScaling.Simulation
             return model;
         }
 
-        private static string Summary(PrefectScalingSimulation r) => string.Format(CultureInfo.InvariantCulture,
+        /// <summary>The result's figures under its title; only the workload's name for a result that has none (a
+        /// timeline built by hand has no measured figures to show).</summary>
+        private static string Summary(PrefectScalingSimulation r) => r.Runs == 0 ? r.Workload : string.Format(CultureInfo.InvariantCulture,
             "{0}: start delay p95 {1:0}s, first scale-out {2}, {3:0} task-minutes, {4} scale events",
             r.Workload.Length > 0 ? r.Workload : "workload", r.StartDelayP95, r.FirstScaleOutSeconds is double f ? f.ToString("0", CultureInfo.InvariantCulture) + "s" : "none", r.TaskMinutes, r.ScaleEvents);
 

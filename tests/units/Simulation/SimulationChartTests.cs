@@ -34,6 +34,10 @@ public sealed class SimulationChartTests
         foreach (string title in new[] { "step 0..5", "target 1/task", "Backlog", "In flight", "Desired tasks", "Running tasks" })
             Assert.Contains(title, texts);
         Assert.Equal(2, texts.Count(t => t == "Desired tasks"));
+        // Ids are unique across the panels.
+        string[] ids = document.Descendants().Select(e => (string?)e.Attribute("id")).OfType<string>().ToArray();
+        Assert.NotEmpty(ids);
+        Assert.Equal(ids.Length, ids.Distinct().Count());
         // Four stair lines per panel.
         Assert.True(document.Descendants(ns + "polyline").Count() >= 8);
     }
