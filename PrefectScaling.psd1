@@ -27,6 +27,7 @@
         'Get-PrefectBacklogPublisher'
         'Test-PrefectBacklogPublisher'
         'Uninstall-PrefectBacklogPublisher'
+        'Get-PrefectFlowRunHistory'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -53,6 +53,35 @@ namespace PrefectScaling.Prefect
             return body;
         }
 
+        /// <summary>The sort of a history read: oldest expected start first, as a replay consumes runs.</summary>
+        public const string HistorySort = "EXPECTED_START_TIME_ASC";
+
+        /// <summary>A /flow_runs/filter or /flow_runs/paginate body for the runs of one part of a scope whose expected
+        /// start falls in [since, until]: whole pools by name, queues of one pool by name (both keys, so a queue of the
+        /// same name in another pool is left out), queues in any pool by name, or (servers before 2.8, which have no
+        /// pools) the run's own queue column. Paged with <see cref="Page"/> and <see cref="HistorySort"/>.</summary>
+        public static JsonObject HistoryQuery(IReadOnlyCollection<string>? pools, IReadOnlyCollection<string>? queues, DateTimeOffset since, DateTimeOffset until, PrefectServerVersion version)
+        {
+            if (since > until) throw new ArgumentException("The history's start (" + Timestamp(since) + ") is after its end (" + Timestamp(until) + ").", nameof(since));
+            var flowRuns = new JsonObject
+            {
+                ["expected_start_time"] = new JsonObject { ["after_"] = Timestamp(since), ["before_"] = Timestamp(until) },
+            };
+            var body = new JsonObject();
+            if (!version.HasWorkPools)
+            {
+                if (pools != null && pools.Count > 0) throw new ArgumentException("Prefect " + version + " has no work pools (they arrived in 2.8): name work queues only.", nameof(pools));
+                if (queues != null && queues.Count > 0) flowRuns["work_queue_name"] = AnyOf(queues);
+            }
+            else
+            {
+                if (pools != null && pools.Count > 0) body["work_pools"] = new JsonObject { ["name"] = AnyOf(pools) };
+                if (queues != null && queues.Count > 0) body["work_pool_queues"] = new JsonObject { ["name"] = AnyOf(queues) };
+            }
+            body["flow_runs"] = flowRuns;
+            return body;
+        }
+
         /// <summary>The top-level keys that narrow a run query to a scope (none for QueueNames: see FlowRunQuery).</summary>
         private static JsonObject Scoped(RunScope scope)
         {
@@ -144,10 +173,10 @@ namespace PrefectScaling.Prefect
             DateTimeOffset.ParseExact(Timestamp(value), "yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
 
         /// <summary>A page of a run query: by "offset" for /flow_runs/filter, by "page" (from 1) for /flow_runs/paginate.</summary>
-        public static JsonObject Page(JsonObject query, string positionKey, int position, int limit = PageLimit)
+        public static JsonObject Page(JsonObject query, string positionKey, int position, int limit = PageLimit, string sort = "ID_DESC")
         {
             var body = (JsonObject)query.DeepClone();
-            body["sort"] = "ID_DESC";
+            body["sort"] = sort;
             body[positionKey] = position;
             body["limit"] = limit;
             return body;

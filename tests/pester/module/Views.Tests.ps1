@@ -1,7 +1,7 @@
 # The table views fit an 80-column console: checked in the format file, then on real objects of every output type.
 BeforeDiscovery {
     $script:Views = @('PrefectBacklogCount', 'PrefectBacklogTotal', 'PrefectWorkQueue', 'BacklogMetricDatum', 'PrefectEcsScalingPolicy',
-        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'PublisherBinding', 'PublisherBindingResult', 'RemovedResource', 'PrefectScalingStatus') | ForEach-Object { @{ View = $_ } }
+        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'PublisherBinding', 'PublisherBindingResult', 'RemovedResource', 'PrefectScalingStatus', 'PrefectFlowRun') | ForEach-Object { @{ View = $_ } }
 }
 
 Describe 'The format file' {
@@ -55,6 +55,7 @@ Describe 'Each view on real objects, at 80 columns' {
             $objects.PrefectBacklogCount = @(Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -Measure Late, Due)
             $objects.PrefectBacklogTotal = @(Get-PrefectLateRunCount -PrefectApiUrl $prefect.ApiUrl -Measure Late, Due -Total -WorkPool 'analytics-warehouse-nightly-eu-west' -WorkQueue 'customer-reporting-batch-a', 'customer-reporting-batch-b')
             $objects.PrefectWorkQueue = @(Get-PrefectWorkQueue -PrefectApiUrl $prefect.ApiUrl)
+            $objects.PrefectFlowRun = @(Get-PrefectFlowRunHistory -PrefectApiUrl $prefect.ApiUrl -WorkPool 'analytics-warehouse-nightly-eu-west' -Since (Get-Date).AddHours(-1))
             $objects.BacklogMetricDatum = @($objects.PrefectBacklogCount | Publish-PrefectBacklogMetric @aws @service -PassThru)
             $step = @{ WorkPool = 'analytics-warehouse-nightly-eu-west'; WorkQueue = 'customer-reporting-batch-a'; MinCapacity = 0; MaxCapacity = 10 }
             # One binding per service: the step policies' two rows (:out and :in) differ only at their ends.

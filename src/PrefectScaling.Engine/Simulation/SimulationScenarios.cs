@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace PrefectScaling.Simulation
+{
+    /// <summary>Named synthetic workloads for Invoke-PrefectScalingSimulation -Scenario and Bench. Each is fixed: the
+    /// same name and start give the same runs (no randomness), so results compare across policies and versions.
+    /// <list type="bullet">
+    /// <item>Burst: 20 ad-hoc runs at once, 5 minutes after the start, each running 5 minutes; 1 hour simulated.</item>
+    /// <item>Trickle: one ad-hoc run every 3 minutes from the start for 2 hours, each running 4 minutes (about 1.3
+    /// runs in flight); 2 hours 30 minutes simulated.</item>
+    /// <item>DailySchedule: a day from the start. An hourly deployment (a run on each hour, 10 minutes each) and a
+    /// morning burst at 08:00 after the start: 30 runs expected from 08:00 to 08:09 (3 a minute), running 10 to 20
+    /// minutes in a fixed pattern. Scheduled runs are created by the deployment's schedule 1 hour ahead of their
+    /// start, as Prefect's scheduler service does.</item>
+    /// </list></summary>
+    public static class SimulationScenarios
+    {
+        public const string Burst = "Burst";
+        public const string Trickle = "Trickle";
+        public const string DailySchedule = "DailySchedule";
+
+        public static IReadOnlyList<string> Names { get; } = new[] { Burst, Trickle, DailySchedule };
+
+        /// <summary>How long to simulate a scenario for: its runs plus time for the service to settle.</summary>
+        public static TimeSpan Length(string name) => Canonical(name) switch
+        {
+            Burst => TimeSpan.FromHours(1),
+            Trickle => TimeSpan.FromMinutes(150),
+            _ => TimeSpan.FromDays(1),
+        };
+
+        /// <summary>The runs of a scenario starting at <paramref name="startUtc"/>, by expected start.</summary>
+        public static IReadOnlyList<SimulatedRun> Get(string name, DateTime startUtc)
+        {
+            DateTime start = startUtc.Kind == DateTimeKind.Local ? startUtc.ToUniversalTime() : DateTime.SpecifyKind(startUtc, DateTimeKind.Utc);
+            var runs = new List<SimulatedRun>();
+            switch (Canonical(name))
+            {
+                case Burst:
+                    for (int i = 0; i < 20; i++) runs.Add(new SimulatedRun(start.AddMinutes(5), TimeSpan.FromMinutes(5)));
+                    break;
+                case Trickle:
+                    for (int i = 0; i < 40; i++) runs.Add(new SimulatedRun(start.AddMinutes(3 * i), TimeSpan.FromMinutes(4)));
+                    break;
+                case DailySchedule:
+                    TimeSpan ahead = TimeSpan.FromHours(1);
+                    for (int hour = 0; hour < 24; hour++)
+                    {
+                        DateTime at = start.AddHours(hour);
+                        runs.Add(new SimulatedRun(at, TimeSpan.FromMinutes(10), at - ahead, "hourly"));
+                    }
+                    for (int i = 0; i < 30; i++)
+                    {
+                        DateTime at = start.AddHours(8).AddSeconds(20 * i);
+                        runs.Add(new SimulatedRun(at, TimeSpan.FromMinutes(10 + (i * 7) % 11), at - ahead, "morning"));
+                    }
+                    break;
+            }
+            return runs.OrderBy(r => r.ExpectedStart).ToList();
+        }
+
+        private static string Canonical(string name) =>
+            Names.FirstOrDefault(n => string.Equals(n, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException("There is no scenario '" + name + "': the scenarios are " + string.Join(", ", Names) + ".", nameof(name));
+    }
+}
