@@ -27,6 +27,7 @@
         'Get-PrefectBacklogPublisher'
         'Test-PrefectBacklogPublisher'
         'Uninstall-PrefectBacklogPublisher'
+        'Invoke-PrefectScalingSimulation'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
