@@ -21,7 +21,19 @@ namespace PrefectScaling.Simulation
             if (value.TryGetValue(out decimal m)) return (double)m;
             if (value.TryGetValue(out float f)) return f;
             if (value.TryGetValue(out System.Text.Json.JsonElement e) && e.ValueKind == System.Text.Json.JsonValueKind.Number) return e.GetDouble();
+            // The query protocol's answers (CloudWatch) carry every value as text.
+            string? text = value.TryGetValue(out string? t) ? t : value.TryGetValue(out System.Text.Json.JsonElement te) && te.ValueKind == System.Text.Json.JsonValueKind.String ? te.GetString() : null;
+            if (text != null && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed)) return parsed;
             throw new ArgumentException("'" + node.ToJsonString() + "' is not a number.");
+        }
+
+        public static bool? Boolean(JsonNode? node)
+        {
+            if (node is not JsonValue value) return null;
+            if (value.TryGetValue(out bool b)) return b;
+            if (value.TryGetValue(out System.Text.Json.JsonElement e) && (e.ValueKind == System.Text.Json.JsonValueKind.True || e.ValueKind == System.Text.Json.JsonValueKind.False)) return e.GetBoolean();
+            string? text = value.TryGetValue(out string? t) ? t : value.TryGetValue(out System.Text.Json.JsonElement te) && te.ValueKind == System.Text.Json.JsonValueKind.String ? te.GetString() : null;
+            return text != null && bool.TryParse(text, out bool parsed) ? parsed : throw new ArgumentException("'" + node.ToJsonString() + "' is not true or false.");
         }
 
         public static int? Integer(JsonNode? node) => Number(node) is double d ? (int)Math.Round(d) : (int?)null;
@@ -67,7 +79,7 @@ namespace PrefectScaling.Simulation
                     string id = (string?)query["Id"] ?? throw new ArgumentException("A metric query has no Id.");
                     if (query["MetricStat"] is JsonObject stat)
                         queries.Add((id, seriesOf((string?)stat["Metric"]?["MetricName"] ?? string.Empty), (string?)stat["Stat"] ?? "Average"));
-                    if ((bool?)query["ReturnData"] != false && (string?)query["Expression"] is string text) expression = text;
+                    if (Json.Boolean(query["ReturnData"]) != false && (string?)query["Expression"] is string text) expression = text;
                 }
                 if (expression == null && queries.Count != 1) throw new ArgumentException("A metric math policy or alarm returns no expression.");
                 return new SimulatedMetric(queries, expression);
@@ -213,7 +225,7 @@ namespace PrefectScaling.Simulation
                         // "Define cooldown periods": 300 s for ECS services when not given.
                         ScaleOutCooldown = Json.Integer(tracking["ScaleOutCooldown"]) ?? 300,
                         ScaleInCooldown = Json.Integer(tracking["ScaleInCooldown"]) ?? 300,
-                        DisableScaleIn = (bool?)tracking["DisableScaleIn"] ?? false,
+                        DisableScaleIn = Json.Boolean(tracking["DisableScaleIn"]) ?? false,
                     });
                 }
                 else if (input["StepScalingPolicyConfiguration"] is JsonObject step)
