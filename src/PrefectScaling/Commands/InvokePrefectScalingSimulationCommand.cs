@@ -25,17 +25,17 @@ namespace PrefectScaling.Commands
 
         /// <summary>The service whose live policy is simulated; with a policy kind, only its name.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ServiceSet, ValueFromPipelineByPropertyName = true)]
-        [Parameter(ParameterSetName = TargetTrackingSet)]
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
-        [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = StepScalingSet, ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(Completion.EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Cluster { get; set; } = "simulated";
 
         [Parameter(Mandatory = true, ParameterSetName = ServiceSet, ValueFromPipelineByPropertyName = true)]
-        [Parameter(ParameterSetName = TargetTrackingSet)]
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
-        [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = StepScalingSet, ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(Completion.EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = "simulated";
@@ -97,7 +97,7 @@ namespace PrefectScaling.Commands
         public int AlarmPeriod { get; set; }
 
         /// <summary>What the policy's backlog counts; for a live policy, the measure of a metric not named by default.</summary>
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
 
         [Parameter]
@@ -113,7 +113,7 @@ namespace PrefectScaling.Commands
         public int RunsPerTask { get; set; } = 1;
 
         [Parameter]
-        [ValidateRange(1, 3600)]
+        [ValidateSet("10", "15", "20", "30", "60")]
         public int SampleIntervalSeconds { get; set; } = 60;
 
         /// <summary>Tasks running at the start; the minimum capacity when not given.</summary>
