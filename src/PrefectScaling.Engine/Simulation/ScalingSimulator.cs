@@ -93,9 +93,9 @@ namespace PrefectScaling.Simulation
                     // The alarms target tracking makes: high 3 of 3 one-minute datapoints above the target, low 15 of 15
                     // below 0.9 × target, missing data treated as missing (AWS does not document these; they are what
                     // AAS creates for ECS services).
-                    p.High = new AlarmState(new SimulatedAlarm { Name = p.Policy.Name + "-AlarmHigh", Metric = p.Policy.TrackedMetric!, Period = 60, EvaluationPeriods = 3, DatapointsToAlarm = 3, Threshold = p.Policy.TargetValue, ComparisonOperator = "GreaterThanThreshold", TreatMissingData = "missing" });
+                    p.High = new AlarmState(new SimulatedAlarm { Name = "AlarmHigh", Metric = p.Policy.TrackedMetric!, Period = 60, EvaluationPeriods = 3, DatapointsToAlarm = 3, Threshold = p.Policy.TargetValue, ComparisonOperator = "GreaterThanThreshold", TreatMissingData = "missing" });
                     if (!p.Policy.DisableScaleIn)
-                        p.Low = new AlarmState(new SimulatedAlarm { Name = p.Policy.Name + "-AlarmLow", Metric = p.Policy.TrackedMetric!, Period = 60, EvaluationPeriods = 15, DatapointsToAlarm = 15, Threshold = 0.9 * p.Policy.TargetValue, ComparisonOperator = "LessThanThreshold", TreatMissingData = "missing" });
+                        p.Low = new AlarmState(new SimulatedAlarm { Name = "AlarmLow", Metric = p.Policy.TrackedMetric!, Period = 60, EvaluationPeriods = 15, DatapointsToAlarm = 15, Threshold = 0.9 * p.Policy.TargetValue, ComparisonOperator = "LessThanThreshold", TreatMissingData = "missing" });
                 }
                 else if (p.Policy.Alarm != null) p.Alarm = new AlarmState(p.Policy.Alarm);
             }
@@ -298,7 +298,7 @@ namespace PrefectScaling.Simulation
                     : "INSUFFICIENT_DATA";
                 if (next != state.State)
                 {
-                    _events.Add("alarm " + alarm.Name + " " + next);
+                    _events.Add(Short(alarm.Name) + " " + next);
                     state.State = next;
                     if (next == "ALARM") { state.LastInvoked = _now; return true; }
                 }
@@ -386,6 +386,13 @@ namespace PrefectScaling.Simulation
             foreach (PolicyState p in _states) p.InCooldownUntil = long.MinValue;
         }
 
+        /// <summary>A policy or alarm as the timeline names it: the module's suffix (out, in, wake), or its own name.</summary>
+        private static string Short(string name)
+        {
+            int colon = name.LastIndexOf(':');
+            return colon >= 0 ? name.Substring(colon + 1) : name.StartsWith("PrefectScaling", StringComparison.Ordinal) ? "tracking" : name;
+        }
+
         /// <summary>Min and max clamp every policy change (ECS "Automatically scale your Amazon ECS service").</summary>
         private int Clamp(int capacity) => Math.Max(_policy.MinCapacity, Math.Min(_policy.MaxCapacity, capacity));
 
@@ -394,7 +401,7 @@ namespace PrefectScaling.Simulation
             int next = Clamp(wanted);
             if (next == _desired) return;
             if (next > _desired) _firstScaleOut ??= _now;
-            _events.Add("scale " + (next > _desired ? "out " : "in ") + _desired.ToString(CultureInfo.InvariantCulture) + " -> " + next.ToString(CultureInfo.InvariantCulture) + " (" + by + ")");
+            _events.Add("scale " + (next > _desired ? "out " : "in ") + _desired.ToString(CultureInfo.InvariantCulture) + " -> " + next.ToString(CultureInfo.InvariantCulture) + " (" + Short(by) + ")");
             _desired = next;
             _scaleEvents++;
         }
