@@ -28,6 +28,7 @@
         'Test-PrefectBacklogPublisher'
         'Uninstall-PrefectBacklogPublisher'
         'Get-PrefectFlowRunHistory'
+        'Invoke-PrefectScalingSimulation'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

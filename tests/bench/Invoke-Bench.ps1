@@ -84,3 +84,6 @@ $chain | Select-Object queues, coldMs, warmMsMedian, warmMsMax, warmSampleMsMedi
 
 # Import time: the module's import against a bare pwsh (see Measure-Import.ps1).
 & (Join-Path $PSScriptRoot 'Measure-Import.ps1') -ModulePath $ModulePath -Rounds $ImportRounds
+
+# Scaling behaviour of each policy kind and the seed's configuration, simulated.
+& (Join-Path $PSScriptRoot 'Invoke-SimulationBench.ps1') -ModulePath $ModulePath

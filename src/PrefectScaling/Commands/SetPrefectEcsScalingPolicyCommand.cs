@@ -199,7 +199,7 @@ namespace PrefectScaling.Commands
         };
 
         /// <summary>@{ 1 = 1; 5 = 3 }: from a backlog of 1 add one task, from 5 add three.</summary>
-        private static List<ScaleOutStep> Steps(Hashtable table)
+        internal static List<ScaleOutStep> Steps(Hashtable table)
         {
             var steps = new List<ScaleOutStep>();
             foreach (DictionaryEntry entry in table)

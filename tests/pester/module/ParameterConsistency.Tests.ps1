@@ -14,7 +14,7 @@ BeforeAll {
             @{ Why = 'the pool of one exact queue, where empty means none, not a scope'; Differs = 'Type', 'Wildcards', 'Validation'; Cmdlets = 'Publish-PrefectBacklogMetric' }
             @{ Why = 'the exact names of a binding''s scope: no wildcards, it is read as one total'; Differs = 'Wildcards'; Cmdlets = 'Set-PrefectEcsScalingPolicy', 'Remove-PrefectEcsScalingPolicy', 'Get-PrefectFlowRunHistory' })
         Measure   = @{ Why = 'the measure of one count, bound from it, not the measures to read'; Differs = 'Type', 'Validation', 'Pipeline'
-                       Cmdlets = 'Publish-PrefectBacklogMetric', 'Set-PrefectEcsScalingPolicy' }
+                       Cmdlets = 'Publish-PrefectBacklogMetric', 'Set-PrefectEcsScalingPolicy', 'Invoke-PrefectScalingSimulation' }
         Cluster   = @{ Why = 'the one service whose backlog per task a publishing call adds, not the service of a policy'; Differs = 'Pipeline'
                        Cmdlets = 'Publish-PrefectBacklogMetric', 'Install-PrefectBacklogPublisher' }
         Service   = @{ Why = 'the one service whose backlog per task a publishing call adds, not the service of a policy'; Differs = 'Pipeline'

@@ -1,7 +1,7 @@
 # The table views fit an 80-column console: checked in the format file, then on real objects of every output type.
 BeforeDiscovery {
     $script:Views = @('PrefectBacklogCount', 'PrefectBacklogTotal', 'PrefectWorkQueue', 'BacklogMetricDatum', 'PrefectEcsScalingPolicy',
-        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'PublisherBinding', 'PublisherBindingResult', 'RemovedResource', 'PrefectScalingStatus', 'PrefectFlowRun') | ForEach-Object { @{ View = $_ } }
+        'PrefectBacklogPublisher', 'PrefectBacklogPublisherTest', 'PublisherBinding', 'PublisherBindingResult', 'RemovedResource', 'PrefectScalingStatus', 'PrefectFlowRun', 'PrefectScalingSimulation', 'PrefectScalingSimulationStep') | ForEach-Object { @{ View = $_ } }
 }
 
 Describe 'The format file' {
@@ -61,6 +61,11 @@ Describe 'Each view on real objects, at 80 columns' {
             # One binding per service: the step policies' two rows (:out and :in) differ only at their ends.
             $null = Set-PrefectEcsScalingPolicy @aws @service @step -StepScaling -WarningAction SilentlyContinue
             $objects.PrefectEcsScalingPolicy = @(Get-PrefectEcsScalingPolicy @aws @service)
+            $burst = @(1..20 | ForEach-Object { [pscustomobject]@{ ExpectedStart = [datetime]'2026-01-05T09:00:00Z'; Duration = 300 } })
+            $objects.PrefectScalingSimulation = @(
+                $objects.PrefectEcsScalingPolicy | Invoke-PrefectScalingSimulation @aws -Run $burst -Timeline
+                Invoke-PrefectScalingSimulation -Run $burst -BacklogPerTask -MinCapacity 0 -MaxCapacity 10 -TargetValue 2.5 -ScaleOutCooldown 120 -ScaleInCooldown 600)
+            $objects.PrefectScalingSimulationStep = @($objects.PrefectScalingSimulation[0].Timeline | Where-Object Event)
             Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster $service.Cluster --service-name "$($service.Service)-gpu" --task-definition worker --desired-count 0 | Out-Null
             $objects.PrefectScalingStatus = @($service, @{ Cluster = $service.Cluster; Service = "$($service.Service)-gpu" } | ForEach-Object { Get-PrefectScalingStatus @aws @_ })
             $install = @{ PrefectApiUrl = $prefect.ApiUrl; WorkPool = 'analytics-*'; WarningAction = 'SilentlyContinue' }

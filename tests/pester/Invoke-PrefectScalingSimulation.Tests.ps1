@@ -1,0 +1,92 @@
+Describe 'Invoke-PrefectScalingSimulation' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'Common.ps1')
+        $at = [datetime]::new(2026, 1, 5, 9, 0, 0, [DateTimeKind]::Utc)
+        # A burst of 20 runs of five minutes at once, then a trickle of one run every ten minutes.
+        $runs = @(1..20 | ForEach-Object { [pscustomobject]@{ ExpectedStart = $at; Duration = 300 } }) +
+            @(1..12 | ForEach-Object { [pscustomobject]@{ ExpectedStart = $at.AddMinutes(30 + 10 * $_); Duration = [timespan]::FromMinutes(2); Created = $at.AddMinutes(20 + 10 * $_) } })
+    }
+
+    Context 'a policy given as Set takes it' {
+        It 'simulates each kind and the kinds behave differently, as documented' {
+            $tracking = Invoke-PrefectScalingSimulation -Run $runs -TargetTracking -MinCapacity 0 -MaxCapacity 10
+            $perTask = Invoke-PrefectScalingSimulation -Run $runs -BacklogPerTask -MinCapacity 0 -MaxCapacity 10
+            $step = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 10 -ScaleOutStep @{ 1 = 1; 5 = 3 }
+            foreach ($r in $tracking, $perTask, $step) {
+                $r | Should -BeOfType ([PrefectScaling.Simulation.PrefectScalingSimulation])
+                $r.Runs | Should -Be 32
+                $r.RunsNotStarted | Should -Be 0
+                $r.FirstScaleOutSeconds | Should -Not -BeNullOrEmpty
+            }
+            ($tracking.Kind, $perTask.Kind, $step.Kind) | Should -Be 'TargetTracking', 'BacklogPerTask', 'StepScaling'
+            # Target tracking waits for 3 of 3 one-minute datapoints; the step alarm acts on one.
+            $step.FirstScaleOutSeconds | Should -BeLessThan $tracking.FirstScaleOutSeconds
+            $tracking.FirstScaleOutSeconds | Should -BeGreaterOrEqual 120
+        }
+
+        It 'gives the same result for the same input' {
+            $a = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 5 -Timeline
+            $b = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 5 -Timeline
+            ($a | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json) | Should -Be ($b | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json)
+            ($a.Timeline | ConvertTo-Json -Compress) | Should -Be ($b.Timeline | ConvertTo-Json -Compress)
+            $a.Timeline.Count | Should -BeGreaterThan 10
+            ($a.Timeline | Measure-Object DesiredTasks -Maximum).Maximum | Should -Be 5
+        }
+
+        It 'takes the environment as parameters' {
+            $slow = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 10 -TaskStartSeconds 300
+            $fast = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 10 -TaskStartSeconds 10
+            $slow.StartDelayP95 | Should -BeGreaterThan $fast.StartDelayP95
+            $wide = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 2 -RunsPerTask 10
+            $wide.StartDelayMax | Should -BeLessThan (Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 2).StartDelayMax
+            $warm = Invoke-PrefectScalingSimulation -Run $runs[0..9] -TargetTracking -MinCapacity 0 -MaxCapacity 10 -InitialTasks 10 -WorkerPollSeconds 5 -SampleIntervalSeconds 10
+            $cold = Invoke-PrefectScalingSimulation -Run $runs[0..9] -TargetTracking -MinCapacity 0 -MaxCapacity 10 -WorkerPollSeconds 5 -SampleIntervalSeconds 10
+            $warm.StartDelayP50 | Should -BeLessThan $cold.StartDelayP50
+        }
+
+        It 'says what is wrong with a run or a policy before simulating' {
+            { Invoke-PrefectScalingSimulation -Run ([pscustomobject]@{ ExpectedStart = $at }) -TargetTracking -MinCapacity 0 -MaxCapacity 1 -ErrorAction Stop } |
+                Should -Throw '*Duration*'
+            { Invoke-PrefectScalingSimulation -Run $runs -TargetTracking -MinCapacity 3 -MaxCapacity 1 -ErrorAction Stop } | Should -Throw '*MinCapacity*'
+        }
+    }
+
+    Context 'the live policy of a service, against moto' {
+        BeforeAll {
+            $moto = Start-MotoServer
+            $aws = @{ EndpointUrl = $moto.Url; Region = 'us-east-1'; AccessKey = 'testing'; SecretKey = 'testing' }
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-cluster --cluster-name prod | Out-Null
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs register-task-definition --family agent --container-definitions '[{"name":"agent","image":"prefecthq/prefect:3-latest","memory":512}]' | Out-Null
+            foreach ($name in 'step-agent', 'tracking-agent') {
+                Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name $name --task-definition agent --desired-count 0 --launch-type FARGATE | Out-Null
+            }
+            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service step-agent -WorkPool k8s -StepScaling -MinCapacity 0 -MaxCapacity 6 -ScaleOutStep @{ 1 = 1; 5 = 3 } -WarningAction SilentlyContinue
+            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service tracking-agent -WorkPool k8s -TargetTracking -MinCapacity 0 -MaxCapacity 6 -WarningAction SilentlyContinue
+        }
+        AfterAll { if ($moto) { Stop-MotoServer $moto } }
+
+        It 'simulates, once per service, exactly what Set wrote and AWS holds' {
+            $rows = @(Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service step-agent)
+            $rows.Count | Should -BeGreaterThan 1
+            $live = @($rows | Invoke-PrefectScalingSimulation @aws -Run $runs)
+            $live.Count | Should -Be 1
+            $live[0].Kind | Should -Be 'StepScaling'
+            $given = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 6 -ScaleOutStep @{ 1 = 1; 5 = 3 }
+            ($live[0] | Select-Object StartDelayP50, StartDelayP95, StartDelayMax, TaskMinutes, IdleTaskMinutes, ScaleEvents, FirstScaleOutSeconds, RunsInterrupted | ConvertTo-Json) |
+                Should -Be ($given | Select-Object StartDelayP50, StartDelayP95, StartDelayMax, TaskMinutes, IdleTaskMinutes, ScaleEvents, FirstScaleOutSeconds, RunsInterrupted | ConvertTo-Json)
+        }
+
+        It 'gives one result per piped service, each of its own kind' {
+            $results = @(Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service step-agent; Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service tracking-agent) |
+                Invoke-PrefectScalingSimulation @aws -Run $runs
+            @($results).Count | Should -Be 2
+            ($results.Kind | Sort-Object) | Should -Be 'StepScaling', 'TargetTracking'
+            $results[0].FirstScaleOutSeconds | Should -Not -Be $results[1].FirstScaleOutSeconds
+        }
+
+        It 'says when a service has no policy to simulate' {
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name bare --task-definition agent --desired-count 0 --launch-type FARGATE | Out-Null
+            { Invoke-PrefectScalingSimulation @aws -Cluster prod -Service bare -Run $runs -ErrorAction Stop } | Should -Throw '*not a scalable target*'
+        }
+    }
+}
