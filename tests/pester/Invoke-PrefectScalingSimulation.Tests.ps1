@@ -7,6 +7,43 @@ Describe 'Invoke-PrefectScalingSimulation' {
             @(1..12 | ForEach-Object { [pscustomobject]@{ ExpectedStart = $at.AddMinutes(30 + 10 * $_); Duration = [timespan]::FromMinutes(2); Created = $at.AddMinutes(20 + 10 * $_) } })
     }
 
+    Context 'the workload' {
+        It 'comes down the pipeline with a policy kind, as -Run gives it, and the default view has a sparkline' {
+            $piped = $runs | Invoke-PrefectScalingSimulation -StepScaling -MinCapacity 0 -MaxCapacity 10
+            $given = Invoke-PrefectScalingSimulation -Run $runs -StepScaling -MinCapacity 0 -MaxCapacity 10
+            $piped | Should -HaveCount 1
+            ($piped | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json) | Should -Be ($given | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json)
+            $piped.Sparkline | Should -Match '^[ ▁▂▃▄▅▆▇█]+$'
+            $piped.Sparkline.Trim() | Should -Not -BeNullOrEmpty
+        }
+
+        It 'takes Get-PrefectFlowRunHistory''s runs and leaves out, with a warning, one that has not ended' {
+            $ended = [PrefectScaling.Simulation.PrefectFlowRun]@{ Id = 'a'; Name = 'ended'; ExpectedStart = $at; Created = $at; Start = $at.AddSeconds(30); End = $at.AddMinutes(5); Duration = [timespan]::FromSeconds(270); State = 'COMPLETED'; StateName = 'Completed' }
+            $running = [PrefectScaling.Simulation.PrefectFlowRun]@{ Id = 'b'; Name = 'still-running'; ExpectedStart = $at; Created = $at; Start = $at.AddSeconds(10); State = 'RUNNING'; StateName = 'Running' }
+            $result = $ended, $running | Invoke-PrefectScalingSimulation -StepScaling -MinCapacity 0 -MaxCapacity 2 -WarningVariable warned -WarningAction SilentlyContinue
+            $result.Runs | Should -Be 1
+            $result.Workload | Should -Be 'flow run history'
+            ($warned | Out-String) | Should -Match 'still-running.*has not ended'
+        }
+
+        It 'is a named scenario, the same on any day, and draws an SVG with one panel per policy' {
+            $svg = Join-Path $TestDrive 'report.svg'
+            $a = Invoke-PrefectScalingSimulation -Scenario Burst -StepScaling -MinCapacity 0 -MaxCapacity 10 -OutFile $svg
+            $b = Invoke-PrefectScalingSimulation -Scenario Burst -StepScaling -MinCapacity 0 -MaxCapacity 10
+            $a.Workload | Should -Be 'Burst'
+            $a.Runs | Should -Be 20
+            ($a | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json) | Should -Be ($b | Select-Object * -ExcludeProperty Timeline | ConvertTo-Json)
+            $a.Timeline.Count | Should -BeGreaterThan 10
+            [xml] $drawn = Get-Content -Raw $svg
+            $drawn.DocumentElement.LocalName | Should -Be 'svg'
+        }
+
+        It 'refuses none, or both a scenario and runs, before simulating' {
+            { Invoke-PrefectScalingSimulation -StepScaling -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw '*No workload*'
+            { $runs | Invoke-PrefectScalingSimulation -Scenario Burst -StepScaling -MinCapacity 0 -MaxCapacity 2 -ErrorAction Stop } | Should -Throw '*not both*'
+        }
+    }
+
     Context 'a policy given as Set takes it' {
         It 'simulates each kind and the kinds behave differently, as documented' {
             $tracking = Invoke-PrefectScalingSimulation -Run $runs -TargetTracking -MinCapacity 0 -MaxCapacity 10

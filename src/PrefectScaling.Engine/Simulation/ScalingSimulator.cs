@@ -105,6 +105,8 @@ namespace PrefectScaling.Simulation
             for (int i = 0; i < _desired; i++) _tasks.Add(new SimTask { Id = _nextTaskId++, LaunchedAt = 0, Running = true, NextPoll = 0 });
 
             var steps = new List<PrefectScalingSimulationStep>();
+            // The desired count over the run, sampled every timeline step, for the sparkline of the default view.
+            var desiredOverTime = new List<double>();
             var delays = new List<double>();
             long? firstLate = null;
             long lateSeconds = 0, taskSeconds = 0, idleSeconds = 0;
@@ -190,6 +192,7 @@ namespace PrefectScaling.Simulation
                 idleSeconds += _tasks.Count(t => t.Running && t.Runs.Count == 0);
                 lateSeconds += waiting.Count(r => r.Status == RunStatus.Late);
 
+                if (_now % _env.TimelineStepSeconds == 0) desiredOverTime.Add(_desired);
                 if (timeline && (_now % _env.TimelineStepSeconds == 0 || _events.Count > 0))
                 {
                     PolicyState? shown = policies.FirstOrDefault();
@@ -230,6 +233,7 @@ namespace PrefectScaling.Simulation
                 RunsInterrupted = interrupted,
                 Start = origin,
                 End = origin.AddSeconds(Math.Min(_now, horizon)),
+                Sparkline = SimulationChart.Sparkline(desiredOverTime),
                 Timeline = steps,
             };
         }

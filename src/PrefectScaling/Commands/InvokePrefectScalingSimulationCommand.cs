@@ -40,10 +40,25 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = "simulated";
 
-        /// <summary>The workload: objects with ExpectedStart, Duration and optionally Created and WorkQueue.</summary>
-        [Parameter(Mandatory = true)]
+        /// <summary>The workload: Get-PrefectFlowRunHistory's runs, or objects (Import-Csv rows too) with ExpectedStart,
+        /// Duration (seconds or a TimeSpan) and optionally Created and WorkQueue. With a policy kind it binds from the
+        /// pipeline; with a piped service's policy it is a parameter.</summary>
+        [Parameter(ParameterSetName = ServiceSet)]
+        [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipeline = true)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipeline = true)]
+        [Parameter(ParameterSetName = StepScalingSet, ValueFromPipeline = true)]
         [ValidateNotNullOrEmpty]
-        public PSObject[] Run { get; set; } = Array.Empty<PSObject>();
+        public PSObject[]? Run { get; set; }
+
+        /// <summary>A named synthetic workload instead of -Run.</summary>
+        [Parameter]
+        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule)]
+        public string? Scenario { get; set; }
+
+        /// <summary>Draws backlog, runs in flight, desired and running tasks over time, one panel per policy, as SVG.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? OutFile { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = TargetTrackingSet)]
         public SwitchParameter TargetTracking { get; set; }
@@ -124,21 +139,51 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter Timeline { get; set; }
 
-        protected override void ProcessRecord() => Guard(ScalingNames.ResourceId(Cluster, Service), () =>
+        private readonly List<PSObject> _runs = new List<PSObject>();
+        private readonly List<PrefectScalingSimulation> _results = new List<PrefectScalingSimulation>();
+        private IReadOnlyList<SimulatedRun>? _workload;
+        private string _workloadName = "runs";
+
+        /// <summary>A scenario's runs start at a fixed moment, so the same scenario gives the same result on any day.</summary>
+        private static readonly DateTime ScenarioStart = new DateTime(2026, 1, 5, 0, 0, 0, DateTimeKind.Utc);
+
+        private bool PolicyFromService => ParameterSetName == ServiceSet;
+
+        protected override void ProcessRecord()
         {
-            List<SimulatedRun> runs = Run.Select(ToRun).ToList();
-            SimulatedPolicy policy;
-            if (ParameterSetName == ServiceSet)
+            // With a policy kind, the pipeline carries the workload: gather it and simulate once at the end.
+            if (!PolicyFromService)
+            {
+                if (Run != null) _runs.AddRange(Run);
+                return;
+            }
+            // The workload is the same for every piped service: one that cannot be read stops the command.
+            if (_workload == null) Guard(_workloadName, () => _workload = Workload(Run ?? Array.Empty<PSObject>()), terminating: true);
+            Guard(ScalingNames.ResourceId(Cluster, Service), () =>
             {
                 ScalingNames.ValidateService(Cluster, Service);
                 // Get-PrefectEcsScalingPolicy writes a row per policy and alarm: one simulation per service.
                 if (!_simulated.Add(ScalingNames.ResourceId(Cluster, Service))) return;
                 var planner = new EcsScalingPlanner(Aws);
                 EcsScalingState state = RunEngine((log, ct) => planner.ReadAsync(Cluster, Service, log, ct));
-                policy = SimulatedPolicy.FromState(state, Measure);
-            }
-            else policy = SimulatedPolicy.FromSpec(BuildSpec());
+                Simulate(SimulatedPolicy.FromState(state, Measure), _workload!);
+            });
+        }
 
+        protected override void EndProcessing()
+        {
+            if (!PolicyFromService)
+                Guard(ScalingNames.ResourceId(Cluster, Service), () => Simulate(SimulatedPolicy.FromSpec(BuildSpec()), Workload(_runs)), terminating: true);
+            if (OutFile != null && _results.Count > 0)
+            {
+                string path = GetUnresolvedProviderPathFromPSPath(OutFile);
+                Guard(path, () => System.IO.File.WriteAllText(path, SimulationChart.Svg(_results)), terminating: true);
+                WriteVerbose("Drew " + _results.Count + " simulation(s) to " + path + ".");
+            }
+        }
+
+        private void Simulate(SimulatedPolicy policy, IReadOnlyList<SimulatedRun> workload)
+        {
             var environment = new SimulationEnvironment
             {
                 TaskStartSeconds = TaskStartSeconds,
@@ -147,29 +192,44 @@ namespace PrefectScaling.Commands
                 SampleIntervalSeconds = SampleIntervalSeconds,
                 InitialTasks = MyInvocation.BoundParameters.ContainsKey(nameof(InitialTasks)) ? InitialTasks : (int?)null,
             };
-            WriteVerbose("Simulating " + policy.Description + " on " + runs.Count + " run(s).");
-            WriteObject(ScalingSimulator.Simulate(policy, environment, runs, "runs", Timeline));
-        });
+            WriteVerbose("Simulating " + policy.Description + " on " + workload.Count + " run(s) of " + _workloadName + ".");
+            PrefectScalingSimulation result = ScalingSimulator.Simulate(policy, environment, workload, _workloadName, Timeline || OutFile != null);
+            _results.Add(result);
+            WriteObject(result);
+        }
 
-        /// <summary>An object with ExpectedStart, Duration (a TimeSpan, or seconds) and optionally Created and WorkQueue.
-        /// (Stands in for the workload readers of CSV and Get-PrefectFlowRunHistory until they are merged.)</summary>
-        private static SimulatedRun ToRun(PSObject run, int index)
+        /// <summary>The workload from -Scenario or the run objects: flow runs without a duration are left out, with a
+        /// warning each, never given a made-up one.</summary>
+        private IReadOnlyList<SimulatedRun> Workload(IReadOnlyList<PSObject> items)
         {
-            object? Value(string name) => run.Properties[name]?.Value is object v ? (v is PSObject p ? p.BaseObject : v) : null;
-            try
+            if (Scenario != null && items.Count > 0) throw new ArgumentException("Give the workload once: -Scenario or runs (-Run or the pipeline), not both.");
+            if (Scenario != null)
             {
-                DateTime expected = LanguagePrimitives.ConvertTo<DateTime>(Value("ExpectedStart") ?? throw new ArgumentException("has no ExpectedStart")).ToUniversalTime();
-                object duration = Value("Duration") ?? throw new ArgumentException("has no Duration");
-                TimeSpan length = duration is TimeSpan span ? span
-                    : duration is string text && text.Contains(":") ? LanguagePrimitives.ConvertTo<TimeSpan>(text)
-                    : TimeSpan.FromSeconds(LanguagePrimitives.ConvertTo<double>(duration));
-                object? created = Value("Created");
-                return new SimulatedRun(expected, length, created == null ? (DateTime?)null : LanguagePrimitives.ConvertTo<DateTime>(created).ToUniversalTime(), Value("WorkQueue") as string);
+                _workloadName = Scenario;
+                return SimulationScenarios.Get(Scenario, ScenarioStart);
             }
-            catch (Exception e) when (e is PSInvalidCastException || e is ArgumentException || e is InvalidCastException)
+            if (items.Count == 0) throw new ArgumentException("No workload: pipe runs (Get-PrefectFlowRunHistory, Import-Csv), give -Run, or name a -Scenario (" + string.Join(", ", SimulationScenarios.Names) + ").");
+            var flowRuns = new List<PrefectFlowRun>();
+            var runs = new List<SimulatedRun>();
+            for (int i = 0; i < items.Count; i++)
             {
-                throw new ArgumentException("-Run item " + (index + 1) + " " + e.Message.TrimEnd('.') + ": each run needs ExpectedStart (a time), Duration (a TimeSpan or seconds) and optionally Created and WorkQueue.");
+                if (items[i].BaseObject is PrefectFlowRun flowRun) { flowRuns.Add(flowRun); continue; }
+                var properties = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+                foreach (PSPropertyInfo property in items[i].Properties)
+                {
+                    object? value;
+                    try { value = property.Value; }
+                    catch (GetValueException) { continue; }
+                    properties[property.Name] = value is PSObject wrapped ? wrapped.BaseObject : value;
+                }
+                runs.Add(WorkloadInput.FromRow(properties, "Run " + (i + 1)));
             }
+            WorkloadConversion history = WorkloadInput.FromFlowRuns(flowRuns);
+            foreach (string skipped in history.Skipped) WriteWarning(skipped + " It is left out of the simulation.");
+            runs.AddRange(history.Runs);
+            if (runs.Count == 0) throw new ArgumentException("None of the " + items.Count + " run(s) can be replayed: a run needs a duration (one that has ended).");
+            _workloadName = flowRuns.Count > 0 ? "flow run history" : "runs";
+            return runs.OrderBy(r => r.ExpectedStart).ToList();
         }
 
         private ScalingPolicySpec BuildSpec() => new ScalingPolicySpec
