@@ -18,6 +18,9 @@ namespace PrefectScaling.Backlog
 
         /// <summary>Per-queue count requests in flight at once, when counting per queue is the cheaper way.</summary>
         public int CountConcurrency { get; set; } = 4;
+
+        /// <summary>How far ahead InFlight and Upcoming look.</summary>
+        public MeasureWindows Windows { get; set; } = MeasureWindows.Default;
     }
 
     public sealed class BacklogReadResult
@@ -107,7 +110,10 @@ namespace PrefectScaling.Backlog
         {
             PrefectServerVersion version = scope.Version;
 
-            JsonObject query = PrefectFilters.FlowRunQuery(measure, now, version, scope.RunScope);
+            IReadOnlyList<JsonObject> queries = PrefectFilters.FlowRunQueries(measure, now, version, scope.RunScope, options.Windows);
+            // A measure counted in halves (InFlight by queue name) cannot be grouped from one paged read.
+            if (queries.Count != 1) return await CountPerQueueAsync(scope, measure, now, options, deadline, log, cancellationToken).ConfigureAwait(false);
+            JsonObject query = queries[0];
             var grouped = new Dictionary<string, int>(StringComparer.Ordinal);
             int limit = _catalog.PageLimit;
 
@@ -161,12 +167,17 @@ namespace PrefectScaling.Backlog
             var tasks = scope.Queues.Select(async queue =>
             {
                 RunScope one = scope.Version.HasWorkPools ? RunScope.QueueIds(new[] { queue.Id }) : RunScope.QueueNames(new[] { queue.WorkQueue });
-                JsonObject body = PrefectFilters.FlowRunQuery(measure, now, scope.Version, one);
+                IReadOnlyList<JsonObject> bodies = PrefectFilters.FlowRunQueries(measure, now, scope.Version, one, options.Windows);
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    JsonElement answer = await Client.PostAsync("/flow_runs/count", body, deadline, log, cancellationToken).ConfigureAwait(false);
-                    return (Key: KeyOf(queue, scope.Version), Count: PrefectJson.Count(answer, "a count", "/flow_runs/count"));
+                    int count = 0;
+                    foreach (JsonObject body in bodies)
+                    {
+                        JsonElement answer = await Client.PostAsync("/flow_runs/count", body, deadline, log, cancellationToken).ConfigureAwait(false);
+                        count += PrefectJson.Count(answer, "a count", "/flow_runs/count");
+                    }
+                    return (Key: KeyOf(queue, scope.Version), Count: count);
                 }
                 finally
                 {

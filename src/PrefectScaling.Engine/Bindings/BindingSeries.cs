@@ -61,6 +61,14 @@ namespace PrefectScaling.Bindings
         public static MetricSeries DesiredTasks(BacklogMetricOptions options, string cluster, string service) =>
             new MetricSeries(options.Namespace, DesiredTasksMetricName, Dimensions(cluster, service));
 
+        /// <summary>The busy guard's input: the binding's in-flight runs (the InFlight measure) that no task protection
+        /// is known to cover. Without task protection it is the InFlight total itself; with it, the runs that could
+        /// not be mapped to a task that is now protected. Scale-in that lets ECS pick the task to stop waits for 0.</summary>
+        public const string UnprotectedInFlightMetricName = "UnprotectedInFlightFlowRuns";
+
+        public static MetricSeries UnprotectedInFlight(BacklogMetricOptions options, string cluster, string service) =>
+            new MetricSeries(options.Namespace, UnprotectedInFlightMetricName, Dimensions(cluster, service));
+
         public static MetricSeries Backlog(BacklogMetricOptions options, ServiceBinding binding, BacklogMeasure measure) => Backlog(options, binding.Cluster, binding.Service, measure);
         public static MetricSeries DesiredTasks(BacklogMetricOptions options, ServiceBinding binding) => DesiredTasks(options, binding.Cluster, binding.Service);
 

@@ -21,6 +21,9 @@ namespace PrefectScaling.Bindings
 
         /// <summary>Prefect requests in flight at once (listings and counts).</summary>
         public int RequestConcurrency { get; set; } = 4;
+
+        /// <summary>How far ahead InFlight and Upcoming look.</summary>
+        public MeasureWindows Windows { get; set; } = MeasureWindows.Default;
     }
 
     /// <summary>One scope's totals, or why it has none.</summary>
@@ -111,7 +114,7 @@ namespace PrefectScaling.Bindings
                     deadline ??= Client.StartDeadline();
                     PrefectServerVersion version = await Client.GetServerVersionAsync(deadline, log, cancellationToken).ConfigureAwait(false);
                     using var gate = new SemaphoreSlim(Math.Max(1, options.RequestConcurrency));
-                    var reading = new Reading(version, measures, now, deadline, gate, log, cancellationToken);
+                    var reading = new Reading(version, measures, now, deadline, gate, log, cancellationToken) { Windows = options.Windows ?? MeasureWindows.Default };
                     await VerifyAsync(slots.Values.ToList(), options.VerifiedScopeMaxAge, reading).ConfigureAwait(false);
                     List<Slot> ready = slots.Values.Where(s => s.Verified != null && s.Failure == null).ToList();
                     int countRequests = ready.Sum(s => s.Verified!.Parts.Count) * measures.Count;
@@ -327,9 +330,14 @@ namespace PrefectScaling.Bindings
             try
             {
                 if (slot.Failure != null) return;
-                JsonObject body = PrefectFilters.FlowRunQuery(r.Measures[measure], r.Now, r.Version, part);
-                JsonElement answer = await Client.PostAsync(CountPath, body, r.Deadline, r.Log, r.CancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref slot.Counts[measure], PrefectJson.Count(answer, "a count", CountPath));
+                // Summed locally, then added: a failed half leaves no part of the count behind.
+                int count = 0;
+                foreach (JsonObject body in PrefectFilters.FlowRunQueries(r.Measures[measure], r.Now, r.Version, part, r.Windows))
+                {
+                    JsonElement answer = await Client.PostAsync(CountPath, body, r.Deadline, r.Log, r.CancellationToken).ConfigureAwait(false);
+                    count += PrefectJson.Count(answer, "a count", CountPath);
+                }
+                Interlocked.Add(ref slot.Counts[measure], count);
             }
             catch (PrefectApiException e)
             {
@@ -351,14 +359,14 @@ namespace PrefectScaling.Bindings
             RunScope scope = ready.All(s => s.Verified!.WholePools.Count == 0)
                 ? RunScope.QueueIds(ready.SelectMany(s => s.Verified!.QueueIds).OrderBy(i => i, StringComparer.Ordinal))
                 : RunScope.Pools(ready.SelectMany(s => s.Verified!.Pools).OrderBy(p => p, StringComparer.Ordinal));
-            JsonObject query = PrefectFilters.ActiveRunQuery(r.Measures, r.Now, r.Version, scope);
+            JsonObject query = PrefectFilters.ActiveRunQuery(r.Measures, r.Now, r.Version, scope, r.Windows);
             try
             {
                 List<ActiveRun>? runs = r.Version.HasPaginate
                     ? await PaginateAsync(query, countRequests, r).ConfigureAwait(false)
                     : await FilterPagesAsync(query, countRequests, r).ConfigureAwait(false);
                 if (runs == null) return false;
-                int[][] tally = Tally(runs, ready.Select(s => s.Verified!).ToList(), r.Measures, r.Now, r.Version);
+                int[][] tally = Tally(runs, ready.Select(s => s.Verified!).ToList(), r.Measures, r.Now, r.Version, r.Windows);
                 for (int i = 0; i < ready.Count; i++) Array.Copy(tally[i], ready[i].Counts, r.Measures.Count);
                 return true;
             }
@@ -461,7 +469,7 @@ namespace PrefectScaling.Bindings
         /// <summary>Each scope's count per measure from the runs of a paged read: a run is in a scope when its pool is
         /// one the scope takes whole, or its queue is one the scope names (never twice); it counts for a measure exactly
         /// when the server's filter for that measure would count it (<see cref="PrefectFilters.Counts"/>).</summary>
-        internal static int[][] Tally(IEnumerable<ActiveRun> runs, IReadOnlyList<VerifiedScope> scopes, IReadOnlyList<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version)
+        internal static int[][] Tally(IEnumerable<ActiveRun> runs, IReadOnlyList<VerifiedScope> scopes, IReadOnlyList<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version, MeasureWindows? windows = null)
         {
             var byPool = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             var byQueue = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -476,7 +484,7 @@ namespace PrefectScaling.Bindings
             foreach (ActiveRun run in runs)
             {
                 bool any = false;
-                for (int m = 0; m < measures.Count; m++) any |= hits[m] = PrefectFilters.Counts(measures[m], run.StateType, run.StateName, run.NextScheduledStartTime, now, version);
+                for (int m = 0; m < measures.Count; m++) any |= hits[m] = PrefectFilters.Counts(measures[m], run.StateType, run.StateName, run.NextScheduledStartTime, now, version, windows);
                 if (!any) continue;
                 if (run.WorkPoolName == null && byPool.Count > 0 && (run.WorkQueueId == null || !byQueue.ContainsKey(run.WorkQueueId)))
                     throw new PrefectApiException(PrefectErrorKind.UnexpectedResponse, "A flow run of the paged read does not say its work pool, so it cannot be given to a scope.");
@@ -607,6 +615,7 @@ namespace PrefectScaling.Bindings
             internal PrefectServerVersion Version { get; }
             internal IReadOnlyList<BacklogMeasure> Measures { get; }
             internal DateTimeOffset Now { get; }
+            internal MeasureWindows Windows { get; set; } = MeasureWindows.Default;
             internal PrefectDeadline Deadline { get; }
             internal SemaphoreSlim Gate { get; }
             internal IEngineLog Log { get; }

@@ -28,6 +28,8 @@ namespace PrefectScaling.Metrics
             BacklogMeasure.Due => "DueFlowRuns",
             BacklogMeasure.Pending => "PendingFlowRuns",
             BacklogMeasure.Running => "RunningFlowRuns",
+            BacklogMeasure.InFlight => "InFlightFlowRuns",
+            BacklogMeasure.Upcoming => "UpcomingFlowRuns",
             _ => throw new ArgumentOutOfRangeException(nameof(measure)),
         };
 

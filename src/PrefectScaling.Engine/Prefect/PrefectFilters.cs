@@ -15,42 +15,101 @@ namespace PrefectScaling.Prefect
     {
         public const int PageLimit = 200;
 
-        /// <summary>The flow_runs filter for one measure.</summary>
-        public static JsonObject FlowRunsFor(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version)
+        /// <summary>The flow_runs filter for one measure. InFlight and Upcoming look ahead by <paramref name="windows"/>
+        /// (null: <see cref="MeasureWindows.Default"/>).</summary>
+        public static JsonObject FlowRunsFor(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, MeasureWindows? windows = null)
         {
+            windows ??= MeasureWindows.Default;
             switch (measure)
             {
                 case BacklogMeasure.Late:
                     return new JsonObject { ["state"] = new JsonObject { ["name"] = AnyOf("Late") } };
                 case BacklogMeasure.Due:
-                    // One operator per state sub-object: 3.1.9+ silently drops a sub-object that has both.
-                    var state = new JsonObject { ["type"] = AnyOf("SCHEDULED") };
-                    state["name"] = version.HasStateNotAny
-                        ? new JsonObject { ["not_any_"] = Array("AwaitingConcurrencySlot") }
-                        : AnyOf("Scheduled", "Late", "AwaitingRetry");
-                    return new JsonObject
-                    {
-                        ["state"] = state,
-                        ["next_scheduled_start_time"] = new JsonObject { ["before_"] = Timestamp(now) },
-                    };
+                    return Scheduled(version, new JsonObject { ["before_"] = Timestamp(now) });
                 case BacklogMeasure.Pending:
                     return new JsonObject { ["state"] = new JsonObject { ["type"] = AnyOf("PENDING") } };
                 case BacklogMeasure.Running:
                     return new JsonObject { ["state"] = new JsonObject { ["type"] = AnyOf("RUNNING") } };
+                case BacklogMeasure.InFlight:
+                    // next_scheduled_start_time is set only while a run is SCHEDULED-type, so the two halves of the
+                    // or_ never count a run twice. A run waiting for a concurrency slot is counted too: it only keeps
+                    // a task from being stopped, the safe side.
+                    return new JsonObject
+                    {
+                        ["operator"] = "or_",
+                        ["state"] = new JsonObject { ["type"] = AnyOf(ActiveTypes) },
+                        ["next_scheduled_start_time"] = SoonWindow(now, windows),
+                    };
+                case BacklogMeasure.Upcoming:
+                    return Scheduled(version, new JsonObject
+                    {
+                        ["after_"] = Timestamp(AfterSent(now + windows.InFlightLookahead)),
+                        ["before_"] = Timestamp(now + windows.UpcomingLead),
+                    });
                 default:
                     throw new ArgumentOutOfRangeException(nameof(measure), measure, "Unknown measure.");
             }
         }
 
-        /// <summary>A count/filter body for runs of one measure within a scope of queues.</summary>
-        public static JsonObject FlowRunQuery(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, RunScope scope)
+        /// <summary>The state types of runs a task is working on.</summary>
+        private static readonly string[] ActiveTypes = { "PENDING", "RUNNING", "CANCELLING" };
+
+        /// <summary>SCHEDULED-type runs a worker would take (in 3.x, not those waiting for a concurrency slot, which
+        /// more workers do not help) whose next start falls in <paramref name="when"/>.</summary>
+        private static JsonObject Scheduled(PrefectServerVersion version, JsonObject when)
         {
-            JsonObject flowRuns = FlowRunsFor(measure, now, version);
-            JsonObject body = Scoped(scope);
+            // One operator per state sub-object: 3.1.9+ silently drops a sub-object that has both.
+            var state = new JsonObject { ["type"] = AnyOf("SCHEDULED") };
+            state["name"] = version.HasStateNotAny
+                ? new JsonObject { ["not_any_"] = Array("AwaitingConcurrencySlot") }
+                : AnyOf("Scheduled", "Late", "AwaitingRetry");
+            return new JsonObject { ["state"] = state, ["next_scheduled_start_time"] = when };
+        }
+
+        /// <summary>After now (as sent) and up to the InFlight look-ahead: due runs are the backlog's, not in flight.</summary>
+        private static JsonObject SoonWindow(DateTimeOffset now, MeasureWindows windows) => new JsonObject
+        {
+            ["after_"] = Timestamp(AfterSent(now)),
+            ["before_"] = Timestamp(now + windows.InFlightLookahead),
+        };
+
+        /// <summary>The first time the server reads as later than <paramref name="value"/> as sent (after_ is ≥, to
+        /// the microsecond).</summary>
+        private static DateTimeOffset AfterSent(DateTimeOffset value) => AsSent(value).AddTicks(10);
+
+        /// <summary>A count/filter body for runs of one measure within a scope of queues.</summary>
+        public static JsonObject FlowRunQuery(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, RunScope scope, MeasureWindows? windows = null)
+        {
+            IReadOnlyList<JsonObject> bodies = FlowRunQueries(measure, now, version, scope, windows);
+            if (bodies.Count != 1) throw new ArgumentException("Prefect " + version + " counts " + measure + " by queue name in " + bodies.Count + " requests: use FlowRunQueries.", nameof(scope));
+            return bodies[0];
+        }
+
+        /// <summary>The count/filter bodies whose counts add up to one measure within a scope: one, except for an or_
+        /// measure (InFlight) by queue name (servers before 2.8), where the queue key inside flow_runs would join the
+        /// or_ and widen the count, so each half is counted on its own.</summary>
+        public static IReadOnlyList<JsonObject> FlowRunQueries(BacklogMeasure measure, DateTimeOffset now, PrefectServerVersion version, RunScope scope, MeasureWindows? windows = null)
+        {
+            JsonObject flowRuns = FlowRunsFor(measure, now, version, windows);
+            if (scope.Kind != RunScopeKind.QueueNames)
+            {
+                JsonObject body = Scoped(scope);
+                body["flow_runs"] = flowRuns;
+                return new[] { body };
+            }
+            var halves = new List<JsonObject>();
+            if (flowRuns["operator"] is JsonNode op && (string?)op == "or_")
+            {
+                foreach (KeyValuePair<string, JsonNode?> half in flowRuns.ToList())
+                    if (half.Key != "operator") halves.Add(new JsonObject { [half.Key] = half.Value!.DeepClone() });
+            }
+            else halves.Add(flowRuns);
             // Servers before 2.8 know no queue keys at the top level; the run's own column it is.
-            if (scope.Kind == RunScopeKind.QueueNames) flowRuns["work_queue_name"] = AnyOf(scope.Values);
-            body["flow_runs"] = flowRuns;
-            return body;
+            return halves.Select(h =>
+            {
+                h["work_queue_name"] = AnyOf(scope.Values);
+                return new JsonObject { ["flow_runs"] = h };
+            }).ToList();
         }
 
         /// <summary>The sort of a history read: oldest expected start first, as a replay consumes runs.</summary>
@@ -99,17 +158,22 @@ namespace PrefectScaling.Prefect
         }
 
         /// <summary>The flow_runs filter of one paged read that returns every run that any of <paramref name="measures"/>
-        /// counts, and few others: Late by its name, Pending and Running by their types, Due by its time (the runs it
-        /// counts are due by definition), joined with or_ where they differ. Each run is then tallied locally with
-        /// <see cref="Counts"/>, so the read may be wider than a measure, never narrower. One operator per state
-        /// sub-object, as in <see cref="FlowRunsFor"/>.</summary>
-        public static JsonObject ActiveRunsFor(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version)
+        /// counts, and few others: Late by its name, Pending, Running and InFlight by their types, Due, InFlight and
+        /// Upcoming by time (SCHEDULED runs due up to the furthest window), joined with or_ where they differ. Each run is
+        /// then tallied locally with <see cref="Counts"/>, so the read may be wider than a measure, never narrower. One
+        /// operator per state sub-object, as in <see cref="FlowRunsFor"/>.</summary>
+        public static JsonObject ActiveRunsFor(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version, MeasureWindows? windows = null)
         {
             if (measures == null || measures.Count == 0) throw new ArgumentException("At least one measure is needed.", nameof(measures));
-            bool due = measures.Contains(BacklogMeasure.Due);
+            windows ??= MeasureWindows.Default;
+            DateTimeOffset? scheduledUntil = null;
+            if (measures.Contains(BacklogMeasure.Due)) scheduledUntil = now;
+            if (measures.Contains(BacklogMeasure.InFlight)) scheduledUntil = now + windows.InFlightLookahead;
+            if (measures.Contains(BacklogMeasure.Upcoming)) scheduledUntil = now + windows.UpcomingLead;
             var types = new List<string>();
-            if (measures.Contains(BacklogMeasure.Pending)) types.Add("PENDING");
-            if (measures.Contains(BacklogMeasure.Running)) types.Add("RUNNING");
+            if (measures.Contains(BacklogMeasure.Pending) || measures.Contains(BacklogMeasure.InFlight)) types.Add("PENDING");
+            if (measures.Contains(BacklogMeasure.Running) || measures.Contains(BacklogMeasure.InFlight)) types.Add("RUNNING");
+            if (measures.Contains(BacklogMeasure.InFlight)) types.Add("CANCELLING");
             JsonObject? state = null;
             if (measures.Contains(BacklogMeasure.Late))
             {
@@ -124,49 +188,61 @@ namespace PrefectScaling.Prefect
             {
                 state = new JsonObject { ["type"] = AnyOf(types) };
             }
-            if (!due) return new JsonObject { ["state"] = state };
-            if (state == null) return FlowRunsFor(BacklogMeasure.Due, now, version);
+            if (scheduledUntil == null) return new JsonObject { ["state"] = state };
+            // A wider time window than one measure's: the local tally narrows it.
+            var when = new JsonObject { ["before_"] = Timestamp(scheduledUntil.Value) };
+            if (state == null) return Scheduled(version, when);
             return new JsonObject
             {
                 ["operator"] = "or_",
                 ["state"] = state,
-                ["next_scheduled_start_time"] = new JsonObject { ["before_"] = Timestamp(now) },
+                ["next_scheduled_start_time"] = when,
             };
         }
 
         /// <summary>A /flow_runs/paginate or /flow_runs/filter body for <see cref="ActiveRunsFor"/> within pools or queue
         /// ids (servers before 2.8 are counted instead: their scope lives inside flow_runs, which the or_ would widen).</summary>
-        public static JsonObject ActiveRunQuery(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version, RunScope scope)
+        public static JsonObject ActiveRunQuery(IReadOnlyCollection<BacklogMeasure> measures, DateTimeOffset now, PrefectServerVersion version, RunScope scope, MeasureWindows? windows = null)
         {
             if (scope.Kind == RunScopeKind.QueueNames) throw new ArgumentException("A paged read of active runs needs work pools (Prefect 2.8 on).", nameof(scope));
             JsonObject body = Scoped(scope);
-            body["flow_runs"] = ActiveRunsFor(measures, now, version);
+            body["flow_runs"] = ActiveRunsFor(measures, now, version, windows);
             return body;
         }
 
         /// <summary>Whether <see cref="FlowRunsFor"/>(<paramref name="measure"/>) counts a run with this state and
         /// next_scheduled_start_time, as the server's SQL decides it: the local mirror of each measure, for runs read in
         /// pages. <paramref name="now"/> is compared as it is sent (to the microsecond); a null column matches nothing.</summary>
-        public static bool Counts(BacklogMeasure measure, string? stateType, string? stateName, DateTimeOffset? nextScheduledStartTime, DateTimeOffset now, PrefectServerVersion version)
+        public static bool Counts(BacklogMeasure measure, string? stateType, string? stateName, DateTimeOffset? nextScheduledStartTime, DateTimeOffset now, PrefectServerVersion version, MeasureWindows? windows = null)
         {
+            windows ??= MeasureWindows.Default;
             switch (measure)
             {
                 case BacklogMeasure.Late:
                     return stateName == "Late";
                 case BacklogMeasure.Due:
-                    if (stateType != "SCHEDULED" || stateName == null || nextScheduledStartTime == null) return false;
-                    bool named = version.HasStateNotAny
-                        ? stateName != "AwaitingConcurrencySlot"
-                        : stateName == "Scheduled" || stateName == "Late" || stateName == "AwaitingRetry";
-                    return named && nextScheduledStartTime.Value <= AsSent(now);
+                    return Takeable(stateType, stateName, version) && nextScheduledStartTime != null && nextScheduledStartTime.Value <= AsSent(now);
                 case BacklogMeasure.Pending:
                     return stateType == "PENDING";
                 case BacklogMeasure.Running:
                     return stateType == "RUNNING";
+                case BacklogMeasure.InFlight:
+                    if (stateType != null && System.Array.IndexOf(ActiveTypes, stateType) >= 0) return true;
+                    return nextScheduledStartTime != null && nextScheduledStartTime.Value >= AfterSent(now) && nextScheduledStartTime.Value <= AsSent(now + windows.InFlightLookahead);
+                case BacklogMeasure.Upcoming:
+                    return Takeable(stateType, stateName, version) && nextScheduledStartTime != null &&
+                           nextScheduledStartTime.Value >= AfterSent(now + windows.InFlightLookahead) && nextScheduledStartTime.Value <= AsSent(now + windows.UpcomingLead);
                 default:
                     throw new ArgumentOutOfRangeException(nameof(measure), measure, "Unknown measure.");
             }
         }
+
+        /// <summary>The local mirror of <see cref="Scheduled"/>'s state part.</summary>
+        private static bool Takeable(string? stateType, string? stateName, PrefectServerVersion version) =>
+            stateType == "SCHEDULED" && stateName != null &&
+            (version.HasStateNotAny
+                ? stateName != "AwaitingConcurrencySlot"
+                : stateName == "Scheduled" || stateName == "Late" || stateName == "AwaitingRetry");
 
         /// <summary>A time as the server reads it from <see cref="Timestamp"/>: cut to the microsecond.</summary>
         public static DateTimeOffset AsSent(DateTimeOffset value) =>

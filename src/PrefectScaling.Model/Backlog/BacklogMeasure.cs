@@ -19,5 +19,15 @@ namespace PrefectScaling.Backlog
 
         /// <summary>Runs in flight (RUNNING type).</summary>
         Running,
+
+        /// <summary>The work a task may be running or about to take: PENDING, RUNNING and CANCELLING runs, plus
+        /// SCHEDULED runs due after now and within the look-ahead (about one cycle: a worker claims them before the
+        /// next count). What the busy guard weighs before it lets a service scale in.</summary>
+        InFlight,
+
+        /// <summary>SCHEDULED runs due after the InFlight look-ahead and within the lead time: the runs the schedule
+        /// announces, which need a task by the time they are due. Starts where InFlight's look-ahead ends, so the
+        /// measures add up without counting a run twice.</summary>
+        Upcoming,
     }
 }
