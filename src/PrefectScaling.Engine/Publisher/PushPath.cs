@@ -400,6 +400,23 @@ namespace PrefectScaling.Publisher
 
         // ---- the test event ----
 
+        /// <summary>Test-PrefectBacklogPublisher -Push: one authenticated test event to the function URL (or pushUrl),
+        /// with the secret read from SSM here, so that no caller ever holds it.</summary>
+        public async Task<(int Status, string Answer, TimeSpan Took)> TestAsync(PublisherNames names, Uri? pushUrl, IEngineLog log, CancellationToken ct)
+        {
+            PushState state = await ReadAsync(names, withSecret: true, log, ct).ConfigureAwait(false);
+            string secret = state.Secret ?? throw new InvalidOperationException("The publisher " + names.Name + " has no push secret (" + names.PushSecretParameterName + "); install the push path with Install-PrefectBacklogPublisher -Push.");
+            Uri url = pushUrl ?? (state.FunctionUrl is string functionUrl ? new Uri(functionUrl) : throw new InvalidOperationException("The function " + names.FunctionName + " has no URL; install the push path with Install-PrefectBacklogPublisher -Push."));
+            try
+            {
+                return await SendTestEventAsync(url, secret, names.Name, log, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+            {
+                throw new InvalidOperationException("The push URL " + url.GetLeftPart(UriPartial.Path) + " did not answer the test event: " + e.Message, e);
+            }
+        }
+
         /// <summary>Sends one authenticated test event through the URL path (to the function URL, or pushUrl) and
         /// returns the status and the answer's first 1000 characters (as Prefect records them). The secret goes only
         /// into the header.</summary>
