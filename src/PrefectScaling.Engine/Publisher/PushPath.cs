@@ -145,7 +145,7 @@ namespace PrefectScaling.Publisher
         {
             JsonNode? trigger = automation["trigger"];
             JsonObject? action = (automation["actions"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault();
-            double within = trigger?["within"] is JsonValue w && w.TryGetValue(out double d) ? d : -1;
+            double within = Number(trigger?["within"]) ?? -1;
             var canonical = new JsonObject
             {
                 ["name"] = (string?)automation["name"],
@@ -159,12 +159,16 @@ namespace PrefectScaling.Publisher
                 ["expect"] = Sorted(trigger?["expect"]),
                 ["after"] = Sorted(trigger?["after"]),
                 ["for_each"] = Sorted(trigger?["for_each"]),
-                ["threshold"] = (int?)(trigger?["threshold"] is JsonValue t && t.TryGetValue(out double th) ? th : (double?)null),
+                ["threshold"] = Number(trigger?["threshold"]),
                 ["within"] = within,
                 ["actions"] = ((automation["actions"] as JsonArray)?.Count ?? 0) + ":" + (string?)action?["type"] + ":" + (string?)action?["block_document_id"] + ":" + (string?)action?["payload"],
             };
             return canonical.ToJsonString();
         }
+
+        // A number as written (15, or 15.0 as the server answers), whatever the node holds.
+        private static double? Number(JsonNode? node) =>
+            node is JsonValue && double.TryParse(node.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) ? d : (double?)null;
 
         private static JsonArray Sorted(JsonNode? node) =>
             new JsonArray((node is JsonArray list ? list.Select(n => n is JsonValue ? (string?)n.ToString() : null) : node is JsonValue single ? new[] { single.ToString() } : Array.Empty<string?>())
