@@ -72,9 +72,9 @@ namespace PrefectScaling.Publisher
         /// Prefect server (a server that cannot be read is a problem, not a failure).</summary>
         private async Task DescribePushAsync(PrefectBacklogPublisher report, PublisherState state, PublisherConfiguration? configuration, IEngineLog log, CancellationToken ct)
         {
+            if (!await Push(null).PresentAsync(state, log, ct).ConfigureAwait(false)) return;
             PushState aws = await Push(null).ReadAsync(state.Names, withSecret: false, log, ct).ConfigureAwait(false);
             bool wanted = configuration?.PushSecretParameter != null;
-            if (!aws.AnyOnAws && !wanted) return;
             report.PushUrl = aws.FunctionUrl;
             report.PushConcurrency = aws.ReservedConcurrency;
             var problems = new List<string>();

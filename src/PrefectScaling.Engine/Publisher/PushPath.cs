@@ -233,6 +233,15 @@ namespace PrefectScaling.Publisher
             return state;
         }
 
+        /// <summary>Whether the publisher has a push path, or the start of one, to read: its function takes pushes
+        /// (the environment names the secret's parameter), or the secret's parameter exists (Install makes it first).
+        /// Asked before the push path's own reads, so that a publisher without one needs no permission for them.</summary>
+        public async Task<bool> PresentAsync(PublisherState current, IEngineLog log, CancellationToken ct)
+        {
+            if (current.Function?["Configuration"]?["Environment"]?["Variables"]?[PublisherConfiguration.PushSecretParameterVariable] != null) return true;
+            return await _aws.GetParameterAsync(current.Names.PushSecretParameterName, false, log, ct).ConfigureAwait(false) != null;
+        }
+
         /// <summary>Fails clearly when the server cannot hold automations (before anything changes).</summary>
         public Task EnsurePrefectSupportsAsync(IEngineLog log, CancellationToken ct) =>
             (_prefect ?? throw new InvalidOperationException("No Prefect server was given.")).EnsureAutomationsAsync(log, ct);

@@ -161,8 +161,7 @@ namespace PrefectScaling.Commands
         /// install of a publisher that has none.</summary>
         private List<AwsChange> PlanPush(PublisherInstaller installer, PublisherInstallSpec spec, PublisherState current, PrefectConnectionSettings prefect)
         {
-            PushState onAws = RunEngine((log, ct) => installer.Push(null).ReadAsync(spec.Names, withSecret: false, log, ct));
-            if (spec.Push != true && !onAws.AnyOnAws) return new List<AwsChange>();
+            if (spec.Push != true && !RunEngine((log, ct) => installer.Push(null).PresentAsync(current, log, ct))) return new List<AwsChange>();
             PushPath push = installer.Push(PrefectConnection.For(prefect).Client);
             if (spec.Push == true) RunEngine((log, ct) => push.EnsurePrefectSupportsAsync(log, ct));
             WriteReadingProgress(spec.Name, "Reading the push path");

@@ -22,7 +22,7 @@ namespace PrefectScaling.Commands
             PublisherState state = RunEngine((log, ct) => installer.ReadAsync(Name, withSecretHash: false, log, ct));
             // The push path first, Prefect's side before the URL it calls; its automations live on the publisher's server.
             var changes = new List<AwsChange>();
-            if (RunEngine((log, ct) => installer.Push(null).ReadAsync(state.Names, withSecret: false, log, ct)).AnyOnAws)
+            if (RunEngine((log, ct) => installer.Push(null).PresentAsync(state, log, ct)))
             {
                 PrefectClient? prefect = RunEngine((log, ct) => PushPath.InstalledPrefectAsync(state, Aws, log, ct));
                 if (prefect == null)

@@ -77,6 +77,13 @@ public sealed class Prefect3PushTests : RealServerTests, IAsyncLifetime
             foreach (var variable in _moto.LambdaEnvironment()) environment[variable.Key] = variable.Value;
             function = new Function(name => environment.TryGetValue(name, out string? value) ? value : null);
 
+            // Test-PrefectBacklogPublisher -Push: one authenticated test event through the URL path, answered without a cycle.
+            (int testStatus, string testAnswer, _) = await installer.Push(null).TestAsync(spec.Names, standIn.Url, log, default);
+            Output.WriteLine("test event: " + testStatus + " " + testAnswer);
+            Assert.Equal(200, testStatus);
+            Assert.Contains("\"outcome\":\"test\"", testAnswer, StringComparison.Ordinal);
+            Assert.Contains("\"cycles\":0", testAnswer, StringComparison.Ordinal);
+
             var published = new TaskCompletionSource<DateTime>(TaskCreationOptions.RunContinuationsAsynchronously);
             standIn.Answered += (status, body) =>
             {
