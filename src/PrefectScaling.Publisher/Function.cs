@@ -16,13 +16,14 @@ namespace PrefectScaling.Publisher
     /// invocation takes at most one sample: nothing waits inside Lambda. A sub-minute publisher's scheduled invocation
     /// sends the minute's other samples to its queue as delayed messages, and SQS invokes it with each one when it is
     /// due (<see cref="SampleChain"/>).</summary>
-    public sealed class Function
+    public sealed partial class Function
     {
         // Lambda retries a failed scheduled invocation a minute or more later; by then the next minute's has run.
         private const int ScheduleLateSeconds = 60;
 
         private readonly Func<string, string?> _environment;
         private readonly SemaphoreSlim _coldStartGate = new SemaphoreSlim(1, 1);
+        private readonly PushGuard _pushGuard = new PushGuard();
         private Ready? _ready;
         private AwsContext? _aws;
 
@@ -44,6 +45,9 @@ namespace PrefectScaling.Publisher
         /// <summary>Tests: how patient the Prefect connection is (null: the engine's defaults).</summary>
         internal PrefectHttpOptions? PrefectHttpOptions { get; set; }
 
+        /// <summary>Tests and the bench: what each push request did, in order (the log line's fields).</summary>
+        internal Action<PushAnswer>? PushObserver { get; set; }
+
         /// <summary>Publishes one sample (or none, for an event that comes too late to be its sample) and returns a
         /// small JSON summary. The event's shape says what started it: EventBridge's schedule, a chained sample from
         /// SQS, or anything else (one sample, no chain). Throws when the sample could not be read or published, or
@@ -52,7 +56,9 @@ namespace PrefectScaling.Publisher
         {
             InvocationEvent invocation = InvocationEvent.Read(input);
             // No synchronization context here under the Lambda runtime; Task.Run keeps it so under a test host too.
-            byte[] summary = Task.Run(() => InvokeAsync(invocation, CancellationToken.None)).GetAwaiter().GetResult();
+            byte[] summary = invocation.Trigger == InvocationTrigger.Webhook || invocation.Trigger == InvocationTrigger.Oversized
+                ? Task.Run(() => PushAsync(invocation, CancellationToken.None)).GetAwaiter().GetResult()
+                : Task.Run(() => InvokeAsync(invocation, CancellationToken.None)).GetAwaiter().GetResult();
             return new MemoryStream(summary, writable: false);
         }
 
@@ -188,6 +194,10 @@ namespace PrefectScaling.Publisher
 
             /// <summary>The sample queue's URL, asked once while warm.</summary>
             public string? QueueUrl { get; set; }
+
+            /// <summary>The push secret's SHA-256 (the secret itself is not kept), and when it was read from SSM.</summary>
+            public byte[]? PushSecretHash { get; set; }
+            public DateTime PushSecretReadAt { get; set; }
         }
     }
 }

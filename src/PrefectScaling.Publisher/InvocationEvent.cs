@@ -19,6 +19,12 @@ namespace PrefectScaling.Publisher
 
         /// <summary>Anything else (a test invoke from the console or the CLI): one sample, and no chain.</summary>
         Direct,
+
+        /// <summary>A function URL request (payload format 2.0: "version":"2.0" with requestContext.http): the push path.</summary>
+        Webhook,
+
+        /// <summary>An event larger than any the publisher takes: nothing is done with it.</summary>
+        Oversized,
     }
 
     /// <summary>The event an invocation was given, as far as the publisher reads it.</summary>
@@ -27,12 +33,16 @@ namespace PrefectScaling.Publisher
         // The largest event read: a scheduled event or one SQS record is far smaller.
         private const int MaxBytes = 256 * 1024;
 
-        private InvocationEvent(InvocationTrigger trigger, DateTime? scheduledTime, IReadOnlyList<DateTime?> dues)
+        private InvocationEvent(InvocationTrigger trigger, DateTime? scheduledTime, IReadOnlyList<DateTime?> dues, JsonObject? request = null)
         {
             Trigger = trigger;
             ScheduledTime = scheduledTime;
             Dues = dues;
+            Request = request;
         }
+
+        /// <summary>Webhook: the function URL request as Lambda hands it over.</summary>
+        public JsonObject? Request { get; }
 
         public InvocationTrigger Trigger { get; }
 
@@ -51,7 +61,8 @@ namespace PrefectScaling.Publisher
             int read;
             while ((read = input.Read(chunk, 0, chunk.Length)) > 0)
             {
-                if (buffer.Length + read > MaxBytes) return Direct();
+                // Never a sample: a scheduled event or an SQS record is far smaller, so this is somebody's flood.
+                if (buffer.Length + read > MaxBytes) return new InvocationEvent(InvocationTrigger.Oversized, null, Array.Empty<DateTime?>());
                 buffer.Write(chunk, 0, read);
             }
             return Parse(buffer.ToArray());
@@ -69,6 +80,9 @@ namespace PrefectScaling.Publisher
                 root = null;
             }
             if (root == null) return Direct();
+
+            if (root["version"] is JsonValue version && version.TryGetValue(out string? v) && v == "2.0" && root["requestContext"] is JsonObject context && context["http"] is JsonObject)
+                return new InvocationEvent(InvocationTrigger.Webhook, null, Array.Empty<DateTime?>(), root);
 
             if (root["Records"] is JsonArray records && records.Count > 0 && records.All(r => (string?)r?["eventSource"] == "aws:sqs"))
                 return new InvocationEvent(InvocationTrigger.Sample, null, records.Select(r => SampleChain.ReadDue((string?)r?["body"])).ToList());

@@ -82,6 +82,20 @@ Write-Host "`nThe publisher function sampling every 10 s (150 late runs; warmMs:
 $chain | Select-Object queues, coldMs, warmMsMedian, warmMsMax, warmSampleMsMedian, warmSampleMsMax, chainedPerMinute, peakWorkingSetMB, published |
     Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 
+# The push path: the handler behind a local function URL stand-in (cold, warm, a wrong secret), and with a real
+# Prefect 3 server (PREFECTSCALING_REAL_PREFECT3_URL) the time from a run turning Late to the datum published.
+$push = @(& dotnet $harness --push --publisher-dir $publisherDir --warm 5 | ConvertFrom-Json)
+if ($LASTEXITCODE) { throw 'The push bench failed against the emulator.' }
+if ($env:PREFECTSCALING_REAL_PREFECT3_URL) {
+    $push += & dotnet $harness --push --publisher-dir $publisherDir --warm 5 --prefect-url $env:PREFECTSCALING_REAL_PREFECT3_URL --rounds 5 | ConvertFrom-Json
+    if ($LASTEXITCODE) { throw 'The push bench failed against the real Prefect 3 server.' }
+} else {
+    Write-Host 'PREFECTSCALING_REAL_PREFECT3_URL is not set: the Late -> published time is not measured.'
+}
+Write-Host "`nThe push path (one cycle of one binding per request; Late -> published: the run's Late state to the handler's answer):"
+$push | Select-Object server, coldMs, warmMsMedian, warmMsMax, rejectedMsMedian, lateToPublishedMsMedian, lateToPublishedMsMax |
+    Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+
 # Import time: the module's import against a bare pwsh (see Measure-Import.ps1).
 & (Join-Path $PSScriptRoot 'Measure-Import.ps1') -ModulePath $ModulePath -Rounds $ImportRounds
 

@@ -72,6 +72,16 @@ namespace PrefectScaling.Aws
             /// <summary>Input members Resource (the function ARN) and Tags.</summary>
             public static readonly AwsOperation TagResource = AwsOperation.Rest(S, "TagResource", "POST", "/2017-03-31/tags/{Resource}");
 
+            // The push path: the function URL Prefect's webhook calls, and the reserved concurrency that caps it.
+            private const string Url = "/2021-10-31/functions/{FunctionName}/url";
+            public static readonly AwsOperation CreateFunctionUrlConfig = AwsOperation.Rest(S, "CreateFunctionUrlConfig", "POST", Url, "Qualifier");
+            public static readonly AwsOperation GetFunctionUrlConfig = AwsOperation.Rest(S, "GetFunctionUrlConfig", "GET", Url, "Qualifier");
+            public static readonly AwsOperation UpdateFunctionUrlConfig = AwsOperation.Rest(S, "UpdateFunctionUrlConfig", "PUT", Url, "Qualifier");
+            public static readonly AwsOperation DeleteFunctionUrlConfig = AwsOperation.Rest(S, "DeleteFunctionUrlConfig", "DELETE", Url, "Qualifier");
+            public static readonly AwsOperation PutFunctionConcurrency = AwsOperation.Rest(S, "PutFunctionConcurrency", "PUT", "/2017-10-31/functions/{FunctionName}/concurrency");
+            public static readonly AwsOperation GetFunctionConcurrency = AwsOperation.Rest(S, "GetFunctionConcurrency", "GET", "/2019-09-30/functions/{FunctionName}/concurrency");
+            public static readonly AwsOperation DeleteFunctionConcurrency = AwsOperation.Rest(S, "DeleteFunctionConcurrency", "DELETE", "/2017-10-31/functions/{FunctionName}/concurrency");
+
             // The event source mapping that lets the publisher's sample queue invoke it.
             private const string Mappings = "/2015-03-31/event-source-mappings";
             public static readonly AwsOperation CreateEventSourceMapping = AwsOperation.Rest(S, "CreateEventSourceMapping", "POST", Mappings);

@@ -116,7 +116,18 @@ namespace PrefectScaling.Prefect
         public Task<JsonElement> PostAsync(string path, JsonObject body, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken) =>
             SendAsync(HttpMethod.Post, path, body, deadline, log, cancellationToken);
 
-        private async Task<JsonElement> SendAsync(HttpMethod method, string path, JsonObject? body, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
+        /// <summary>The writes of the push path's Prefect side (a Webhook block, automations): an answer without a body
+        /// (204) comes back as an undefined element.</summary>
+        public Task<JsonElement> PutAsync(string path, JsonObject body, IEngineLog log, CancellationToken cancellationToken) =>
+            SendAsync(HttpMethod.Put, path, body, StartDeadline(), log, cancellationToken, emptyAnswer: true);
+
+        public Task<JsonElement> PatchAsync(string path, JsonObject body, IEngineLog log, CancellationToken cancellationToken) =>
+            SendAsync(new HttpMethod("PATCH"), path, body, StartDeadline(), log, cancellationToken, emptyAnswer: true);
+
+        public Task<JsonElement> DeleteAsync(string path, IEngineLog log, CancellationToken cancellationToken) =>
+            SendAsync(HttpMethod.Delete, path, null, StartDeadline(), log, cancellationToken, emptyAnswer: true);
+
+        private async Task<JsonElement> SendAsync(HttpMethod method, string path, JsonObject? body, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken, bool emptyAnswer = false)
         {
             byte[]? payload = body == null ? null : Encoding.UTF8.GetBytes(body.ToJsonString());
             for (int attempt = 1; ; attempt++)
@@ -135,7 +146,7 @@ namespace PrefectScaling.Prefect
                     try
                     {
                         Answer answer = await ExchangeAsync(method, Settings.ApiUrl, path, payload, attempt, log, attemptCancellation.Token).ConfigureAwait(false);
-                        if (answer.Status >= 200 && answer.Status < 300) return Parse(answer.Body, path);
+                        if (answer.Status >= 200 && answer.Status < 300) return emptyAnswer && answer.Body.Count == 0 ? default : Parse(answer.Body, path);
                         failure = PrefectErrors.FromResponse(answer.Status, Encoding.UTF8.GetString(answer.Body.Array!, answer.Body.Offset, answer.Body.Count), method.Method, path, ApiUrl, Settings);
                         if (answer.Status == 429 || answer.Status == 502 || answer.Status == 503)
                             retryAfter = RetryTiming.ParseRetryAfter(answer.RetryAfter, null, DateTimeOffset.UtcNow);

@@ -43,6 +43,7 @@ namespace PrefectScaling.Publisher
         public const string BindingsPathVariable = "PREFECTSCALING_BINDINGS_PATH";
         public const string BindingsStampVariable = "PREFECTSCALING_BINDINGS_STAMP";
         public const string PerQueueSeriesVariable = "PREFECTSCALING_PER_QUEUE_SERIES";
+        public const string PushSecretParameterVariable = "PREFECTSCALING_PUSH_SECRET_PARAMETER";
 
         private static readonly int[] SampleIntervals = { 10, 15, 20, 30, 60 };
 
@@ -90,6 +91,10 @@ namespace PrefectScaling.Publisher
 
         public int QueueListingCacheSeconds { get; set; } = 300;
 
+        /// <summary>The push path is on: the SSM SecureString parameter with the shared secret that a function URL
+        /// request must carry (the secret itself is never in the environment). Null: the function URL path is off.</summary>
+        public string? PushSecretParameter { get; set; }
+
         /// <summary>Samples per invocation (EventBridge schedules stop at one minute).</summary>
         public int SamplesPerInvocation => 60 / SampleIntervalSeconds;
 
@@ -110,6 +115,8 @@ namespace PrefectScaling.Publisher
             Metric.Validate();
             if (Bindings.Count > 0 && BindingsPath == null)
                 throw new ArgumentException("Bindings need the SSM path they are stored under.");
+            if (PushSecretParameter != null && !UsesBindings)
+                throw new ArgumentException("The push path wakes bindings: -Push needs the publisher's bindings (-Cluster and -Service, or -BindingFile).");
             if (UsesBindings) ValidateBindings();
             else if (PerQueueSeries)
                 throw new ArgumentException("-PerQueueSeries goes with bindings: a publisher without them publishes per-queue series anyway.");
@@ -158,6 +165,7 @@ namespace PrefectScaling.Publisher
                 variables[ScopesVariable] = scopes.ToJsonString();
             }
             if (SecretParameter != null) variables[SecretParameterVariable] = SecretParameter;
+            if (PushSecretParameter != null) variables[PushSecretParameterVariable] = PushSecretParameter;
             if (Metric.MetricName != null) variables[MetricNameVariable] = Metric.MetricName;
             if (Cluster != null) variables[ClusterVariable] = Cluster;
             if (Service != null) variables[ServiceVariable] = Service;
@@ -195,6 +203,7 @@ namespace PrefectScaling.Publisher
                 QueueListingCacheSeconds = Number(QueueListingCacheVariable, 300),
                 BindingsPath = environment(BindingsPathVariable) is string path && path.Length > 0 ? path : null,
                 BindingsStamp = environment(BindingsStampVariable) is string stamp && stamp.Length > 0 ? stamp : null,
+                PushSecretParameter = environment(PushSecretParameterVariable) is string push && push.Length > 0 ? push : null,
                 PerQueueSeries = environment(PerQueueSeriesVariable) is string perQueue && perQueue.Length > 0
                     && (bool.TryParse(perQueue, out bool on) ? on : throw new ArgumentException(PerQueueSeriesVariable + " is not true or false: '" + perQueue + "'.")),
             };

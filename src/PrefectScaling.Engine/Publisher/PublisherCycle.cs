@@ -106,10 +106,13 @@ namespace PrefectScaling.Publisher
         /// connection's, or <paramref name="prefectBudget"/> when that is shorter. With <paramref name="publish"/>
         /// false it reads and builds the data but sends nothing (Test-PrefectBacklogPublisher -WhatIf). With
         /// <paramref name="sampleTime"/> the data carry that time (a chained sample's due time, <see cref="SampleChain"/>)
-        /// instead of the count's.</summary>
-        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true, DateTime? sampleTime = null)
+        /// instead of the count's. With <paramref name="onlyBindings"/> (resource ids) only those bindings are read and
+        /// published (the push path's immediate cycle); with <paramref name="highResolution"/> the data are stored at
+        /// one-second resolution.</summary>
+        public async Task<PublisherCycleResult> RunOnceAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true, DateTime? sampleTime = null,
+            IReadOnlyCollection<string>? onlyBindings = null, bool highResolution = false)
         {
-            PublisherCycleResult result = await RunAsync(log, cancellationToken, prefectBudget, publish, sampleTime).ConfigureAwait(false);
+            PublisherCycleResult result = await RunAsync(log, cancellationToken, prefectBudget, publish, sampleTime, onlyBindings, highResolution).ConfigureAwait(false);
             List<BindingOutcome> failed = result.FailedBindings.ToList();
             if (failed.Count > 0) throw BindingsFailed(result, failed);
             return result;
@@ -118,13 +121,14 @@ namespace PrefectScaling.Publisher
         /// <summary>One cycle that reports a binding's failure in the result instead of throwing (Test-PrefectBacklogPublisher).
         /// A failure of the whole cycle (the bindings cannot be read from SSM, PutMetricData fails, a scope of the
         /// first release's kind cannot be read) still throws.</summary>
-        public async Task<PublisherCycleResult> RunAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true, DateTime? sampleTime = null)
+        public async Task<PublisherCycleResult> RunAsync(IEngineLog log, CancellationToken cancellationToken, TimeSpan? prefectBudget = null, bool publish = true, DateTime? sampleTime = null,
+            IReadOnlyCollection<string>? onlyBindings = null, bool highResolution = false)
         {
             var clock = Stopwatch.StartNew();
             int requestsBefore = _prefect.Client.RequestCount;
             PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
             PublisherCycleResult result = _configuration.UsesBindings
-                ? await BindingsCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false)
+                ? await BindingsCycleAsync(deadline, log, cancellationToken, onlyBindings).ConfigureAwait(false)
                 : await QueuesCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false);
 
             // A chained sample is published at its due time, so that samples of one minute never share a timestamp.
@@ -133,6 +137,8 @@ namespace PrefectScaling.Publisher
                 result.Timestamp = due;
                 foreach (BacklogMetricDatum datum in result.Data) datum.Timestamp = due;
             }
+            if (highResolution)
+                foreach (BacklogMetricDatum datum in result.Data) datum.StorageResolution = 1;
             result.PutMetricDataCalls = result.Data.Count == 0 || !publish ? 0 : await new MetricPublisher(_aws).PublishAsync(result.Data, log, cancellationToken).ConfigureAwait(false);
             result.Published = publish ? result.Data.Count : 0;
             result.PrefectRequests = _prefect.Client.RequestCount - requestsBefore;
@@ -148,12 +154,17 @@ namespace PrefectScaling.Publisher
 
         // ---- a publisher of bindings ----
 
-        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
-        {
-            // Read from SSM once per execution environment: a new stamp in the environment means new environments.
-            IReadOnlyList<ServiceBinding> bindings = _configuration.Bindings.Count > 0
+        /// <summary>The publisher's bindings: the configuration's, or read from SSM once per execution environment (a
+        /// new stamp in the environment means new environments).</summary>
+        public async Task<IReadOnlyList<ServiceBinding>> BindingsAsync(IEngineLog log, CancellationToken cancellationToken) =>
+            _configuration.Bindings.Count > 0
                 ? _configuration.Bindings
                 : _bindings ??= await PublisherBindings.LoadAsync(_aws, _configuration, log, cancellationToken).ConfigureAwait(false);
+
+        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken, IReadOnlyCollection<string>? onlyBindings)
+        {
+            IReadOnlyList<ServiceBinding> bindings = await BindingsAsync(log, cancellationToken).ConfigureAwait(false);
+            if (onlyBindings != null) bindings = bindings.Where(b => onlyBindings.Contains(b.ResourceId)).ToList();
 
             List<BindingScope> scopes = bindings.Select(b => b.Scope).Distinct().ToList();
             IReadOnlyList<ScopeTotals> totals = await ReadTotalsAsync(scopes, deadline, log, cancellationToken).ConfigureAwait(false);

@@ -42,6 +42,19 @@ namespace PrefectScaling.Publisher
         /// whose per-queue series its policies may read).</summary>
         public bool? PerQueueSeries { get; set; }
 
+        /// <summary>-Push as given: the push path on (true) or removed (false); null: as installed.</summary>
+        public bool? Push { get; set; }
+
+        /// <summary>-PushUrl: where the Webhook block sends (a proxy in front of the function URL, or a local stand-in);
+        /// null: the function URL.</summary>
+        public Uri? PushUrl { get; set; }
+
+        /// <summary>The function's reserved concurrency with the push path: at most this many invocations at once.</summary>
+        public int PushConcurrency { get; set; } = PushPath.DefaultConcurrency;
+
+        /// <summary>The automations' debounce (their trigger's within): at most one call per binding in this many seconds.</summary>
+        public int PushWithinSeconds { get; set; } = PushPath.DefaultWithinSeconds;
+
         /// <summary>The deployment zip (the module ships it).</summary>
         public byte[] Package { get; set; } = Array.Empty<byte>();
 
@@ -99,6 +112,7 @@ namespace PrefectScaling.Publisher
                     notes.Add("Converting the publisher " + Name + " of the first release into a binding: " + Configuration.Bindings[0] + "; its per-queue series stay on (-PerQueueSeries:$false turns them off once no policy of the first release reads them).");
                 }
             }
+            if (Push == null) Push = installed?.PushSecretParameter != null;
             if (Configuration.Bindings.Count > 0 && PerQueueSeries == null)
                 PerQueueSeries = installed?.UsesBindings == true ? installed.PerQueueSeries : firstRelease;
             if (Configuration.Bindings.Count == 0 && PerQueueSeries == true)
@@ -144,6 +158,15 @@ namespace PrefectScaling.Publisher
                 throw new ArgumentException("A secret kind needs a secret, and a secret needs a kind.");
             Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : Names.SecretParameterName;
             Configuration.BindingsPath = Configuration.Bindings.Count > 0 ? Names.BindingsPath : null;
+            if (Push == true && Configuration.Bindings.Count == 0 && !KeepInstalledBindings)
+                throw new ArgumentException("-Push wakes bindings when their runs turn Late: give the publisher's bindings (-Cluster and -Service with -WorkPool/-WorkQueue, or -BindingFile).");
+            Configuration.PushSecretParameter = Push == true && Configuration.Bindings.Count > 0 ? Names.PushSecretParameterName : null;
+            if (PushConcurrency < 1 || PushConcurrency > 100)
+                throw new ArgumentException("-PushConcurrency must be 1 to 100 (the function's reserved concurrency).");
+            if (PushWithinSeconds < 0 || PushWithinSeconds > 3600)
+                throw new ArgumentException("-PushWithinSeconds must be 0 to 3600.");
+            if (PushUrl != null && (!PushUrl.IsAbsoluteUri || (PushUrl.Scheme != Uri.UriSchemeHttps && PushUrl.Scheme != Uri.UriSchemeHttp) || !string.IsNullOrEmpty(PushUrl.UserInfo)))
+                throw new ArgumentException("-PushUrl must be an absolute http(s) URL without user info.");
             if (Configuration.Bindings.Count > 0) Configuration.PerQueueSeries = PerQueueSeries ?? false;
             else if (PerQueueSeries == true && !KeepInstalledBindings)
                 throw new ArgumentException("-PerQueueSeries goes with bindings (-Cluster and -Service, or -BindingFile): a publisher without them publishes per-queue series anyway.");

@@ -50,6 +50,7 @@ namespace PrefectScaling.Publisher
         {
             PublisherState state = await _reader.ReadAsync(name, withSecretHash: false, log, ct).ConfigureAwait(false);
             PrefectBacklogPublisher report = PrefectBacklogPublisher.From(state, out PublisherConfiguration? configuration);
+            await DescribePushAsync(report, state, configuration, log, ct).ConfigureAwait(false);
             if (configuration == null || report.Bindings.Count == 0) return report;
             try
             {
@@ -62,6 +63,45 @@ namespace PrefectScaling.Publisher
                 report.Consistent = false;
             }
             return report;
+        }
+
+        /// <summary>The push path of this publisher. prefect: the server its automations live on (null: the AWS side only).</summary>
+        public PushPath Push(Prefect.PrefectClient? prefect) => new PushPath(_aws, prefect);
+
+        /// <summary>The push path's parts for Get: the URL and concurrency, and the automations on the publisher's own
+        /// Prefect server (a server that cannot be read is a problem, not a failure).</summary>
+        private async Task DescribePushAsync(PrefectBacklogPublisher report, PublisherState state, PublisherConfiguration? configuration, IEngineLog log, CancellationToken ct)
+        {
+            if (!await Push(null).PresentAsync(state, log, ct).ConfigureAwait(false)) return;
+            PushState aws = await Push(null).ReadAsync(state.Names, withSecret: false, log, ct).ConfigureAwait(false);
+            bool wanted = configuration?.PushSecretParameter != null;
+            report.PushUrl = aws.FunctionUrl;
+            report.PushConcurrency = aws.ReservedConcurrency;
+            var problems = new List<string>();
+            if (wanted && (aws.UrlConfig == null || aws.UrlPermission == null || aws.UrlInvokePermission == null || !aws.SecretParameterExists))
+                problems.Add("The push path is on but its function URL, its two permissions or its secret parameter is missing; run Install-PrefectBacklogPublisher -Push again.");
+            if (!wanted) problems.Add("Parts of a push path exist but the function does not take pushes; run Install-PrefectBacklogPublisher -Push, or -Push:$false to remove them.");
+            try
+            {
+                Prefect.PrefectClient? prefect = await PushPath.InstalledPrefectAsync(state, _aws, log, ct).ConfigureAwait(false);
+                if (prefect != null)
+                {
+                    PushState both = await Push(prefect).ReadAsync(state.Names, withSecret: false, log, ct).ConfigureAwait(false);
+                    report.PushAutomations = both.Automations.Count;
+                    int bindings = configuration?.PushSecretParameter != null ? state.StoredBindings.Count : 0;
+                    if (wanted && (!both.BlockIsManaged || both.Automations.Count != bindings))
+                        problems.Add("The Prefect server holds " + both.Automations.Count + " push automation(s) for " + bindings + " binding(s)" + (both.BlockIsManaged ? string.Empty : " and no Webhook block") + "; run Install-PrefectBacklogPublisher -Push again.");
+                }
+            }
+            catch (Exception e) when (e is Prefect.PrefectApiException || e is AwsApiException)
+            {
+                problems.Add("The push path's automations could not be read: " + e.Message);
+            }
+            if (problems.Count > 0)
+            {
+                report.Problems = report.Problems.Concat(problems).ToList();
+                report.Consistent = false;
+            }
         }
 
         /// <summary>The changes that make the publisher match the spec, in the order they must be made.</summary>

@@ -26,6 +26,15 @@ namespace PrefectScaling.Publisher
         /// <summary>The function policy statement that lets the rule invoke the function.</summary>
         public string StatementId => "prefectscaling-" + Name;
 
+        /// <summary>The push path's shared secret (an SSM SecureString parameter beside the Prefect secret's).</summary>
+        public string PushSecretParameterName => "/prefectscaling/" + Name + "/push-secret";
+
+        /// <summary>The function policy statement that opens the function URL (lambda:InvokeFunctionUrl, auth NONE).</summary>
+        public string UrlStatementId => "prefectscaling-" + Name + "-url";
+
+        /// <summary>The function policy statement that lets the URL, and only it, invoke the function (lambda:InvokeFunction).</summary>
+        public string UrlInvokeStatementId => "prefectscaling-" + Name + "-url-invoke";
+
         /// <summary>Where Lambda writes the function's logs.</summary>
         public string LogGroupName => "/aws/lambda/" + Name;
     }

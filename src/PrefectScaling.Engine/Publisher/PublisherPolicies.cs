@@ -57,6 +57,16 @@ namespace PrefectScaling.Publisher
                     ["Resource"] = at.Arn("ssm", at.Region, "parameter" + spec.Configuration.SecretParameter),
                 });
             }
+            if (spec.Configuration.PushSecretParameter != null)
+            {
+                statements.Add(new JsonObject
+                {
+                    ["Sid"] = "ReadPushSecret",
+                    ["Effect"] = "Allow",
+                    ["Action"] = "ssm:GetParameter",
+                    ["Resource"] = at.Arn("ssm", at.Region, "parameter" + spec.Configuration.PushSecretParameter),
+                });
+            }
             if (spec.Configuration.UsesBindings)
             {
                 string path = at.Arn("ssm", at.Region, "parameter" + spec.Configuration.BindingsPath);

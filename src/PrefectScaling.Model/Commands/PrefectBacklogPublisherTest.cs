@@ -18,5 +18,14 @@ namespace PrefectScaling.Commands
         /// <summary>A publisher of bindings: each binding's part of the cycle.</summary>
         public IReadOnlyList<PublisherBindingResult> Bindings { get; set; } = Array.Empty<PublisherBindingResult>();
         public double DurationMs { get; set; }
+
+        /// <summary>-Push: the HTTP status the function URL answered the test event with (null: not sent).</summary>
+        public int? PushStatus { get; set; }
+
+        /// <summary>-Push: the function's answer to the test event.</summary>
+        public string? PushAnswer { get; set; }
+
+        /// <summary>-Push: how long the test event's round trip took.</summary>
+        public double? PushDurationMs { get; set; }
     }
 }

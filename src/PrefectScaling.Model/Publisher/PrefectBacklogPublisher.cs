@@ -44,5 +44,15 @@ namespace PrefectScaling.Publisher
         public IReadOnlyList<string> NotOwned { get; set; } = Array.Empty<string>();
 
         public IReadOnlyList<string> Problems { get; set; } = Array.Empty<string>();
+
+        /// <summary>The push path: the function URL Prefect's webhook calls (null: the push path is off).</summary>
+        public string? PushUrl { get; set; }
+
+        /// <summary>The push path: the function's reserved concurrency.</summary>
+        public int? PushConcurrency { get; set; }
+
+        /// <summary>The push path: how many of the module's automations the Prefect server holds for this publisher
+        /// (null: not read).</summary>
+        public int? PushAutomations { get; set; }
     }
 }

@@ -110,6 +110,24 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>The push path: a function URL that a Prefect automation calls when a bound run turns Late, for a
+        /// cycle within seconds. Left out: as installed; -Push:$false removes it.</summary>
+        [Parameter]
+        public SwitchParameter Push { get; set; }
+
+        /// <summary>Where the Webhook block sends instead of the function URL (a proxy in front of it).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? PushUrl { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 100)]
+        public int PushConcurrency { get; set; } = PushPath.DefaultConcurrency;
+
+        [Parameter]
+        [ValidateRange(0, 3600)]
+        public int PushWithinSeconds { get; set; } = PushPath.DefaultWithinSeconds;
+
         protected override void ProcessRecord() => Guard(Name, Install);
 
         private void Install()
@@ -131,10 +149,24 @@ namespace PrefectScaling.Commands
             RunEngine((log, ct) => installer.ReadDashboardFactsAsync(current, spec.Configuration.Bindings, log, ct));
 
             List<AwsChange> changes = installer.PlanInstall(spec, current);
+            changes.AddRange(PlanPush(installer, spec, current, prefect));
             if (changes.Count == 0) WriteVerbose("The publisher " + spec.Name + " is already installed as requested; nothing was changed.");
             ApplyChanges(changes, spec.Name);
             if (PassThru)
                 WriteObject(RunEngine((log, ct) => installer.DescribeAsync(spec.Name, log, ct)));
+        }
+
+        /// <summary>The push path's changes after the publisher's: installed or updated with -Push (the server must
+        /// hold automations: checked before anything changes), removed with -Push:$false or when it is left out of an
+        /// install of a publisher that has none.</summary>
+        private List<AwsChange> PlanPush(PublisherInstaller installer, PublisherInstallSpec spec, PublisherState current, PrefectConnectionSettings prefect)
+        {
+            if (spec.Push != true && !RunEngine((log, ct) => installer.Push(null).PresentAsync(current, log, ct))) return new List<AwsChange>();
+            PushPath push = installer.Push(PrefectConnection.For(prefect).Client);
+            if (spec.Push == true) RunEngine((log, ct) => push.EnsurePrefectSupportsAsync(log, ct));
+            WriteReadingProgress(spec.Name, "Reading the push path");
+            PushState both = RunEngine((log, ct) => push.ReadAsync(spec.Names, withSecret: spec.Push == true, log, ct));
+            return spec.Push == true ? push.PlanInstall(spec, both) : push.PlanRemoval(both);
         }
 
         private void WarnIfLambdaCannotReach(Uri apiUrl)
@@ -225,6 +257,10 @@ namespace PrefectScaling.Commands
                 Package = File.ReadAllBytes(PackagePath()),
                 KeepInstalledBindings = bindings.Count == 0 && !scopeGiven,
                 PerQueueSeries = MyInvocation.BoundParameters.ContainsKey(nameof(PerQueueSeries)) ? PerQueueSeries.IsPresent : (bool?)null,
+                Push = MyInvocation.BoundParameters.ContainsKey(nameof(Push)) ? Push.IsPresent : (bool?)null,
+                PushUrl = PushUrl,
+                PushConcurrency = PushConcurrency,
+                PushWithinSeconds = PushWithinSeconds,
                 Configuration = new PublisherConfiguration
                 {
                     Bindings = bindings,

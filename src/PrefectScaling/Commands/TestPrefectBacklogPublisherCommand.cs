@@ -18,6 +18,15 @@ namespace PrefectScaling.Commands
     {
         internal const string UnhealthyErrorId = "PrefectBacklogPublisherUnhealthy";
 
+        /// <summary>Also send one authenticated test event through the push path's URL and show the answer.</summary>
+        [Parameter]
+        public SwitchParameter Push { get; set; }
+
+        /// <summary>Where the test event goes instead of the function URL (as Install's -PushUrl).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? PushUrl { get; set; }
+
         protected override void ProcessRecord()
         {
             // No region or credentials: a usage error, not a finding about the publisher.
@@ -54,6 +63,14 @@ namespace PrefectScaling.Commands
                     result.DataPoints = cycle.Data.Count;
                     result.PrefectRequests = cycle.PrefectRequests;
                     result.DurationMs = Math.Round(cycle.DurationMs, 1);
+                }
+                if (Push || PushUrl != null)
+                {
+                    (int status, string answer, TimeSpan took) = RunEngine((log, ct) => installer.Push(null).TestAsync(new PublisherNames(Name), PushUrl, log, ct));
+                    result.PushStatus = status;
+                    result.PushAnswer = answer;
+                    result.PushDurationMs = Math.Round(took.TotalMilliseconds, 1);
+                    if (status != 200) problems.Add("The push URL answered the test event with HTTP " + status + ": " + answer);
                 }
             }
             catch (Exception e) when (ErrorRecords.IsEngineFailure(e))

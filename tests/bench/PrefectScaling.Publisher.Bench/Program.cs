@@ -21,8 +21,8 @@ using PrefectScaling.Testing.PrefectEmulator;
 TextWriter stdout = Console.Out;
 try
 {
-    BenchOptions options = BenchOptions.Parse(args);
-    JsonObject result = await Bench.RunAsync(options);
+    // --push: the push path's handler (PushBench.cs).
+    JsonObject result = args.Contains("--push") ? await PushBench.RunAsync(args) : await Bench.RunAsync(BenchOptions.Parse(args));
     stdout.WriteLine(result.ToJsonString());
     return 0;
 }
