@@ -54,8 +54,12 @@ namespace PrefectScaling.Bindings
                     data.Add(BindingSeries.Datum(BindingSeries.Backlog(options, cluster, service, measure), count, timestamp, options.StorageResolution));
                     continue;
                 }
-                // The busy guard's inputs, side by side at the count's moment.
-                data.Add(BindingSeries.Datum(BindingSeries.InFlight(options, cluster, service), count, timestamp, options.StorageResolution));
+                // The busy guard's inputs, side by side at the count's moment; InFlight under -MetricName too when it is
+                // the only measure (a policy's own measure, which the name then belongs to).
+                MetricSeries inFlight = BindingSeries.InFlight(options, cluster, service), asBacklog = BindingSeries.Backlog(options, cluster, service, measure);
+                if (!asBacklog.Equals(inFlight) && sums.All(s => s.Measure == BacklogMeasure.InFlight))
+                    data.Add(BindingSeries.Datum(asBacklog, count, timestamp, options.StorageResolution));
+                data.Add(BindingSeries.Datum(inFlight, count, timestamp, options.StorageResolution));
                 data.Add(BindingSeries.Datum(BindingSeries.UnprotectedInFlight(options, cluster, service), unprotectedInFlight ?? count, timestamp, options.StorageResolution));
             }
             data.Add(BindingSeries.Datum(BindingSeries.DesiredTasks(options, cluster, service), desiredTasks, nowUtc, options.StorageResolution));
