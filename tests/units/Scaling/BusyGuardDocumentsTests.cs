@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json.Nodes;
 using PrefectScaling.Bindings;
@@ -121,5 +123,83 @@ public sealed class BusyGuardDocumentsTests
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.StepScaling, runsPerTask: 2);
         spec.AllowBusyScaleIn = true;
         Assert.Contains("-AllowBusyScaleIn", Assert.Throws<System.ArgumentException>(spec.Validate).Message);
+    }
+}
+
+/// <summary>What Get-PrefectScalingStatus and Get-PrefectEcsScalingPolicy say of the guard, from its documents as Set writes them.</summary>
+public sealed class BusyGuardStatusTests
+{
+    private static readonly DateTime Now = new(2026, 3, 1, 12, 0, 30, DateTimeKind.Utc);
+
+    private static EcsScalingState State(int? runsPerTask, bool allowBusy = false, int min = 0)
+    {
+        var spec = new ScalingPolicySpec
+        {
+            Cluster = "prod", Service = "agent", Scope = BindingScope.From(new[] { "pool" }, null), MinCapacity = min, MaxCapacity = 8,
+            Kind = ScalingPolicyKind.TargetTracking, RunsPerTask = runsPerTask, AllowBusyScaleIn = allowBusy,
+        };
+        List<DesiredPolicy> policies = ScalingPolicyDocuments.Policies(spec);
+        var json = new JsonObject
+        {
+            ["Cluster"] = "prod", ["Service"] = "agent", ["Target"] = ScalingPolicyDocuments.ScalableTarget(spec),
+            ["Policies"] = new JsonArray(policies.Select(p => (JsonNode)p.PutInput.DeepClone()).ToArray()),
+            ["Alarms"] = new JsonArray(policies.Where(p => p.Alarm != null).Select(p => (JsonNode)p.Alarm!.DeepClone()).ToArray()),
+        };
+        // As parsed from an answer (numbers as JSON numbers, not CLR ints).
+        return EcsScalingState.FromJson(JsonNode.Parse(json.ToJsonString())!.AsObject());
+    }
+
+    private static Dictionary<string, List<ScalingStatusReader.Datum>> Inputs(double? backlog, double? inflight, double? unprotected, double? tasks, int ageSeconds = 30)
+    {
+        var data = new Dictionary<string, List<ScalingStatusReader.Datum>>();
+        void Put(string id, double? v) { if (v != null) data["guard:" + id] = new List<ScalingStatusReader.Datum> { new(Now.AddSeconds(-ageSeconds), v.Value) }; }
+        Put("backlog", backlog); Put("inflight", inflight); Put("unprotected", unprotected); Put("tasks", tasks);
+        return data;
+    }
+
+    [Fact]
+    public void The_guard_says_what_blocks_scale_in_now()
+    {
+        EcsScalingState plain = State(null);
+        Assert.Equal("blocks: 3 run(s) in flight, 1 unprotected", ScalingStatusReader.GuardText(plain, Inputs(0, 3, 1, 4), Now));
+        Assert.Equal("blocks: 0 run(s) in flight, backlog 2", ScalingStatusReader.GuardText(plain, Inputs(2, 0, 0, 4), Now));
+        Assert.Equal("allows: nothing in flight, 4 task(s) can go", ScalingStatusReader.GuardText(plain, Inputs(0, 0, 0, 4), Now));
+        Assert.Equal("blocks: no InFlight datum", ScalingStatusReader.GuardText(plain, Inputs(0, null, 0, 4), Now));
+        var stale = Inputs(0, 0, 0, 4);
+        stale["guard:inflight"] = Inputs(0, 0, 0, 4, ageSeconds: 300)["guard:inflight"];
+        Assert.Equal("blocks: no InFlight datum for 5 min", ScalingStatusReader.GuardText(plain, stale, Now));
+
+        EcsScalingState perTask = State(2, min: 1);
+        Assert.Equal("allows: 2 task(s) beyond the work (3 run(s) in flight, all protected)", ScalingStatusReader.GuardText(perTask, Inputs(0, 3, 0, 4), Now));
+        Assert.Equal("blocks: 3 run(s) in flight and backlog 4 need 4 task(s) at 2 per task", ScalingStatusReader.GuardText(perTask, Inputs(4, 3, 0, 4), Now));
+
+        Assert.StartsWith("off:", ScalingStatusReader.GuardText(State(null, allowBusy: true), Inputs(0, 3, 3, 4), Now), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_rows_name_the_binding_s_kind_and_the_guard()
+    {
+        List<PrefectEcsScalingPolicy> rows = PrefectEcsScalingPolicy.From(State(4), "blocks: 1 run(s) in flight, 1 unprotected");
+        Assert.All(rows, r => Assert.Equal("TargetTracking", r.Kind));
+        Assert.All(rows, r => Assert.Equal("on, 4 runs per task", r.BusyGuard));
+        Assert.Equal("blocks: 1 run(s) in flight, 1 unprotected", Assert.Single(rows, r => r.ScaleInGuard != null).ScaleInGuard);
+        Assert.All(PrefectEcsScalingPolicy.From(State(null, allowBusy: true)), r => Assert.Equal("off", r.BusyGuard));
+    }
+
+    [Fact]
+    public void The_status_shows_in_flight_unprotected_and_the_guard_and_holds_while_it_blocks()
+    {
+        EcsScalingState state = State(null);
+        var data = Inputs(0, 2, 2, 3);
+        data["InFlight"] = new List<ScalingStatusReader.Datum> { new(Now.AddSeconds(-30), 2) };
+        data["UnprotectedInFlight"] = new List<ScalingStatusReader.Datum> { new(Now.AddSeconds(-30), 2) };
+        string inName = state.Policies.Select(p => (string)p["PolicyName"]!).Single(n => n.EndsWith(":in", StringComparison.Ordinal));
+        data[inName] = new List<ScalingStatusReader.Datum> { new(Now.AddSeconds(-30), 0) };
+        PrefectScalingStatus status = ScalingStatusReader.Build("prod", "agent", Now, JsonNode.Parse("""{"desiredCount":3,"runningCount":3,"pendingCount":0}""")!.AsObject(),
+            state, Array.Empty<JsonObject>(), data);
+        Assert.Equal((2.0, 2.0), (status.InFlightRuns, status.UnprotectedInFlightRuns));
+        Assert.Equal("blocks: 2 run(s) in flight, 2 unprotected", status.ScaleInGuard);
+        Assert.Equal("hold at 3", status.Decision);
+        Assert.Equal("TargetTracking", status.PolicyKind);
     }
 }
