@@ -205,7 +205,7 @@ namespace PrefectScaling.Simulation
             // The kind as Get-PrefectEcsScalingPolicy reads it (a guarded target-tracking kind has a step ":in" too).
             policy.Kind = PrefectEcsScalingPolicy.From(state).Select(r => r.Kind).FirstOrDefault(k => k != null) ?? ScalingPolicyKind.StepScaling.ToString();
             policy.Guarded = state.Alarms.Any(ScalingPolicyDocuments.IsGuardAlarm);
-            policy.Description = state.ResourceId + " " + policy.Kind + " " + policy.MinCapacity + ".." + policy.MaxCapacity + (policy.Guarded ? " guarded" : string.Empty);
+            policy.Description = state.ResourceId + " " + policy.Kind + " " + policy.MinCapacity + ".." + policy.MaxCapacity;
             return policy;
         }
 
