@@ -68,13 +68,16 @@ Describe 'Get-PrefectScalingStatus against moto' {
         $status.MinCapacity | Should -Be 1
         $status.MaxCapacity | Should -Be 10
         $status.PolicyKind | Should -Be 'TargetTracking'
-        $status.AlarmStates | Should -Be 'high OK, low OK'
+        # The busy guard's scale-in alarm beside the alarms AWS made for target tracking.
+        $status.AlarmStates | Should -Be 'in OK, high OK, low OK'
+        $status.ScaleInGuard | Should -Be 'blocks: no InFlight datum'
         $status.LastDatumAge | Should -BeOfType [TimeSpan]
         $status.LastDatumAge | Should -BeGreaterThan ([TimeSpan]::Zero)
         # ceil(1 task x 6 / 2) = 3.
         $status.Decision | Should -Be 'scale out to 3'
         $status.DecisionDesiredTasks | Should -Be 3
-        $status.PolicyDetail | Should -Be 'tracking: 6 against target 2 at 1 task(s) -> 3'
+        # moto does not evaluate the guard's metric math: its scale-in has no data.
+        $status.PolicyDetail | Should -Be 'tracking: 6 against target 2 at 1 task(s) -> 3; in: no data'
         # One batched read of the data; nothing changed.
         @(Get-AwsCapturedRequest $proxy | Where-Object Action -eq 'GetMetricData') | Should -HaveCount 1
         @(Get-AwsCapturedRequest $proxy | Where-Object { $_.Action -notmatch '^(Describe|List|Get)' }) | Should -BeNullOrEmpty

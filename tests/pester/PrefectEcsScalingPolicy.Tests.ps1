@@ -89,16 +89,20 @@ Describe 'ECS scaling policies against moto' {
             $state.Targets[0].MinCapacity | Should -Be 1
             $state.Targets[0].MaxCapacity | Should -Be 10
             $state.Targets[0].ScalableDimension | Should -Be 'ecs:service:DesiredCount'
-            $state.Policies | Should -HaveCount 1
-            $policy = $state.Policies[0]
+            # Target tracking, and the busy guard's step scale-in (":in") with its alarm.
+            $state.Policies | Should -HaveCount 2
+            $policy = $state.Policies | Where-Object PolicyType -eq 'TargetTrackingScaling'
             $policy.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-workers/default~[0-9a-f]{16}$'
-            $policy.PolicyType | Should -Be 'TargetTrackingScaling'
             $config = $policy.TargetTrackingScalingPolicyConfiguration
+            $config.DisableScaleIn | Should -BeTrue
             $config.TargetValue | Should -Be 2
             Format-Series $config.CustomizedMetricSpecification | Should -Be 'Prefect/LateFlowRuns {ClusterName=prod,ServiceName=prefect-agent}'
             $config.ScaleOutCooldown | Should -Be 60
             $config.ScaleInCooldown | Should -Be 300
-            $state.Alarms | Where-Object AlarmName -like 'PrefectScaling*' | Should -BeNullOrEmpty
+            $guard = $state.Alarms | Where-Object AlarmName -like 'PrefectScaling*'
+            $guard.AlarmName | Should -Be ($policy.PolicyName + ':in')
+            $guard.Metrics.Id | Should -Be @('backlog', 'inflight', 'unprotected', 'tasks', 'surplus')
+            $guard.AlarmActions | Should -Be @(($state.Policies | Where-Object PolicyName -like '*:in').PolicyARN)
         }
 
         It 'changes nothing when run again, three times over, and says so' {
@@ -118,8 +122,8 @@ Describe 'ECS scaling policies against moto' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -TargetValue 5 -WarningAction SilentlyContinue
             (Get-Mutation).Action | Should -Be @('PutScalingPolicy')
             $state = Get-AwsScalingState
-            $state.Policies | Should -HaveCount 1
-            $state.Policies[0].TargetTrackingScalingPolicyConfiguration.TargetValue | Should -Be 5
+            $state.Policies | Should -HaveCount 2
+            ($state.Policies | Where-Object PolicyType -eq 'TargetTrackingScaling').TargetTrackingScalingPolicyConfiguration.TargetValue | Should -Be 5
         }
 
         It 'lists every change with -WhatIf and makes none' {
@@ -139,7 +143,9 @@ Describe 'ECS scaling policies against moto' {
             Publish-PrefectBacklogMetric @aws -WorkPool k8s -WorkQueue default -Count 1
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable still -WarningAction SilentlyContinue
             ($still | Out-String) | Should -Match 'No data has been published yet to Prefect/LateFlowRuns \{ClusterName=prod,ServiceName=prefect-agent\}'
-            Publish-PrefectBacklogMetric @aws @service -WorkQueue default -Count 1
+            # The binding's backlog and the busy guard's InFlight (and so UnprotectedInFlight) beside it.
+            @([pscustomobject]@{ WorkQueue = 'default'; Count = 1 }, [pscustomobject]@{ WorkQueue = 'default'; Count = 0; Measure = 'InFlight' }) |
+                Publish-PrefectBacklogMetric @aws @service
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 4 -WarningVariable again -WarningAction SilentlyContinue
             $again | Should -BeNullOrEmpty
         }
@@ -162,7 +168,8 @@ Describe 'ECS scaling policies against moto' {
 
     Describe 'Set-PrefectEcsScalingPolicy -StepScaling' {
         It 'puts a scale-out and a scale-in policy with their alarms on the binding''s backlog' {
-            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -ScaleInAfterPeriods 3 -WarningAction SilentlyContinue
+            # The scale-in of before the busy guard (the guarded one: 'Set-PrefectEcsScalingPolicy busy guard').
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -ScaleInAfterPeriods 3 -AllowBusyScaleIn -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
             $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}:(in|out)$'
             $state.Policies.PolicyName | Should -HaveCount 2
@@ -209,9 +216,10 @@ Describe 'ECS scaling policies against moto' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -StepScaling -WarningAction SilentlyContinue
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 8 -TargetTracking -TargetValue 3 -WarningVariable w -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}$'
-            $state.Policies | Should -HaveCount 1
-            $state.Alarms | Should -BeNullOrEmpty
+            # Target tracking and the busy guard's ":in", which stays a step policy and gets the guard's alarm.
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}(:in)?$'
+            $state.Policies | Should -HaveCount 2
+            $state.Alarms.AlarmName | Should -Be @(($state.Policies | Where-Object PolicyName -like '*:in').PolicyName)
             ($w | Out-String) | Should -Not -Match 'one binding' -Because 'the same scope is not replaced, only its kind'
         }
     }
@@ -220,9 +228,12 @@ Describe 'ECS scaling policies against moto' {
         It 'tracks metric math over the binding''s backlog and desired tasks, and adds a wake policy with a metric-math alarm' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName[0] | Should -Match '^PrefectScaling/prod/prefect-agent/pool/default~[0-9a-f]{16}$'
-            $state.Policies.PolicyName[1] | Should -Be ($state.Policies.PolicyName[0] + ':wake')
-            $tracking = $state.Policies[0].TargetTrackingScalingPolicyConfiguration
+            $trackingPolicy = $state.Policies | Where-Object PolicyType -eq 'TargetTrackingScaling'
+            $wakePolicy = $state.Policies | Where-Object PolicyName -like '*:wake'
+            $trackingPolicy.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/pool/default~[0-9a-f]{16}$'
+            $wakePolicy.PolicyName | Should -Be ($trackingPolicy.PolicyName + ':wake')
+            ($state.Policies | Where-Object PolicyName -like '*:in').PolicyName | Should -Be ($trackingPolicy.PolicyName + ':in')
+            $tracking = $trackingPolicy.TargetTrackingScalingPolicyConfiguration
             $tracking.TargetValue | Should -Be 3
             $queries = $tracking.CustomizedMetricSpecification.Metrics
             $queries.Id | Should -Be @('backlog', 'tasks', 'perTask')
@@ -230,13 +241,13 @@ Describe 'ECS scaling policies against moto' {
             Format-Series ($queries | Where-Object Id -eq 'tasks').MetricStat.Metric | Should -Be 'Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}'
             ($queries | Where-Object Id -eq 'perTask').Expression | Should -Be 'IF(tasks > 0, backlog / tasks, backlog)'
             ($queries | Where-Object ReturnData).Id | Should -Be 'perTask'
-            $wake = $state.Policies[1].StepScalingPolicyConfiguration
+            $wake = $wakePolicy.StepScalingPolicyConfiguration
             $wake.AdjustmentType | Should -Be 'ExactCapacity'
             $wake.StepAdjustments[0].ScalingAdjustment | Should -Be 1
             $alarm = $state.Alarms | Where-Object AlarmName -like '*:wake'
             ($alarm.Metrics | Where-Object Id -eq 'wake').Expression | Should -Be 'IF(tasks == 0 AND backlog > 0, 1, 0)'
             Format-Series ($alarm.Metrics | Where-Object Id -eq 'tasks').MetricStat.Metric | Should -Be 'Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}'
-            $alarm.AlarmActions | Should -Be @($state.Policies[1].PolicyARN)
+            $alarm.AlarmActions | Should -Be @($wakePolicy.PolicyARN)
 
             Clear-AwsCapturedRequest $proxy
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue
@@ -264,14 +275,18 @@ Describe 'ECS scaling policies against moto' {
             $options = @{}
             foreach ($k in 'StorageResolution', 'Namespace', 'MetricName', 'Measure') { if ($Set.ContainsKey($k)) { $options[$k] = $Set[$k] } }
             if ($Set.ContainsKey('PrefectApiUrl')) { $Set.PrefectApiUrl = $prefect.ApiUrl }
-            [pscustomobject]@{ WorkQueue = 'reports'; Count = 2; Measure = $(if ($options.Measure) { $options.Measure } else { 'Late' }) } | Publish-PrefectBacklogMetric @aws @service @options
+            # The policy's measure, and InFlight for the busy guard: each row names its measure (-Measure would bind both).
+            $publishOptions = @{} + $options; $publishOptions.Remove('Measure')
+            @([pscustomobject]@{ WorkQueue = 'reports'; Count = 2; Measure = $(if ($options.Measure) { $options.Measure } else { 'Late' }) }
+              [pscustomobject]@{ WorkQueue = 'reports'; Count = 1; Measure = 'InFlight' }) | Publish-PrefectBacklogMetric @aws @service @publishOptions
             $switch = @{}; if ($Kind -ne 'TargetTracking') { $switch[$Kind] = $true }
             Set-PrefectEcsScalingPolicy @aws @service @Set @switch -MinCapacity 0 -MaxCapacity 4 -WarningVariable w -WarningAction SilentlyContinue
             $w | Should -BeNullOrEmpty
             $read = @(Get-SeriesRead | Select-Object -Unique)
             $read | Should -Not -BeNullOrEmpty
             $published = @(Get-SeriesPublished)
-            $published | Should -HaveCount 2
+            # The backlog, the desired tasks, InFlight and UnprotectedInFlight.
+            $published | Should -HaveCount 4
             foreach ($series in $read) { $published | Should -Contain $series }
         }
     }
@@ -282,9 +297,10 @@ Describe 'ECS scaling policies against moto' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool ecs-pool -MinCapacity 0 -MaxCapacity 8 -TargetTracking -WarningVariable w -WarningAction SilentlyContinue
             ($w | Out-String) | Should -Match 'A service has one binding: service/prod/prefect-agent is now scaled on pool ecs-pool, which replaces every policy and alarm PrefectScaling made for it for pool k8s queue etl\.'
             $state = Get-AwsScalingState
-            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-pool~[0-9a-f]{16}$'
-            $state.Alarms | Should -BeNullOrEmpty
-            (Get-PrefectEcsScalingPolicy @aws @service).Scope | Should -Be 'pool ecs-pool'
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-pool~[0-9a-f]{16}(:in)?$'
+            # Only the new binding's busy-guard alarm.
+            $state.Alarms.AlarmName | Should -Match '^PrefectScaling/prod/prefect-agent/ecs-pool~[0-9a-f]{16}:in$'
+            (Get-PrefectEcsScalingPolicy @aws @service).Scope | Select-Object -Unique | Should -Be 'pool ecs-pool'
         }
 
         It 'converts the first release''s per-queue policies: -WhatIf lists every change, then Set converts once' {
@@ -318,7 +334,7 @@ Describe 'ECS scaling policies against moto' {
     Describe 'Set-PrefectEcsScalingPolicy -WorkQueue alone (Prefect 2 agents)' {
         It 'binds a queue that is in exactly one pool, checked on Prefect first' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkQueue reports -PrefectApiUrl $prefect.ApiUrl -MinCapacity 0 -MaxCapacity 2 -WarningAction SilentlyContinue
-            $row = Get-PrefectEcsScalingPolicy @aws @service
+            $row = Get-PrefectEcsScalingPolicy @aws @service | Where-Object PolicyType -eq 'TargetTrackingScaling'
             $row.Scope | Should -Be 'queue reports (any pool)'
             $row.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/\*/reports~[0-9a-f]{16}$'
         }
@@ -368,8 +384,8 @@ Describe 'ECS scaling policies against moto' {
 
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 8 -BacklogPerTask -WarningAction SilentlyContinue
             $rows = Get-PrefectEcsScalingPolicy @aws @service
-            $rows.Kind | Should -Be @('BacklogPerTask', 'BacklogPerTask')
-            ($rows | Where-Object PolicyName -notlike '*:wake').MetricName | Should -Be 'LateFlowRuns per desired task'
+            $rows.Kind | Should -Be @('BacklogPerTask', 'BacklogPerTask', 'BacklogPerTask')
+            ($rows | Where-Object PolicyType -eq 'TargetTrackingScaling').MetricName | Should -Be 'LateFlowRuns per desired task'
             Remove-PrefectEcsScalingPolicy @aws @service -DeregisterTarget -Force
             $state = Get-AwsScalingState
             $state.Targets | Should -BeNullOrEmpty
@@ -386,6 +402,48 @@ Describe 'ECS scaling policies against moto' {
         }
     }
 
+    Describe 'Set-PrefectEcsScalingPolicy busy guard' {
+        It '-<Kind> scales in only behind the guard, -WhatIf lists it, and Get shows it' -ForEach @(
+            @{ Kind = 'TargetTracking' }, @{ Kind = 'BacklogPerTask' }, @{ Kind = 'StepScaling' }
+        ) {
+            $set = @{ WorkPool = 'k8s'; MinCapacity = 0; MaxCapacity = 6; RunsPerTask = 4; WarningAction = 'SilentlyContinue'; $Kind = $true }
+            $output = Invoke-ChildSet "-WorkPool k8s -MinCapacity 0 -MaxCapacity 6 -RunsPerTask 4 -$Kind -WhatIf"
+            $output | Should -Match 'Create CloudWatch alarm that triggers policy PrefectScaling/prod/prefect-agent/k8s~[0-9a-f]{16}:in'
+            Get-Mutation | Should -BeNullOrEmpty
+            Set-PrefectEcsScalingPolicy @aws @service @set
+            $guard = (Get-AwsScalingState).Alarms | Where-Object AlarmName -like '*:in'
+            ($guard.Metrics | Where-Object Id -eq 'surplus').Expression | Should -Be 'IF(unprotected == 0, tasks - CEIL((backlog + inflight) / 4), 0)'
+            $guard.TreatMissingData | Should -Be 'notBreaching'
+            $rows = Get-PrefectEcsScalingPolicy @aws @service
+            $rows.BusyGuard | Select-Object -Unique | Should -Be 'on, 4 runs per task'
+            # No data published: the guard blocks, and says why.
+            ($rows | Where-Object PolicyName -like '*:in').ScaleInGuard | Should -Be 'blocks: no backlog datum'
+            Clear-AwsCapturedRequest $proxy
+            Set-PrefectEcsScalingPolicy @aws @service @set
+            Get-Mutation | Should -BeNullOrEmpty
+        }
+
+        It 'shows whether the guard blocks now from the published data, and -AllowBusyScaleIn turns it off with a warning' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 6 -WarningAction SilentlyContinue
+            @([pscustomobject]@{ Count = 0; Measure = 'Late' }, [pscustomobject]@{ Count = 2; Measure = 'InFlight' }) | Publish-PrefectBacklogMetric @aws @service
+            (Get-PrefectEcsScalingPolicy @aws @service | Where-Object PolicyName -like '*:in').ScaleInGuard | Should -Be 'blocks: 2 run(s) in flight, 2 unprotected'
+            $status = Get-PrefectScalingStatus @aws @service
+            $status.ScaleInGuard | Should -Be 'blocks: 2 run(s) in flight, 2 unprotected'
+            ($status.InFlightRuns, $status.UnprotectedInFlightRuns) | Should -Be @(2, 2)
+
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool k8s -MinCapacity 0 -MaxCapacity 6 -AllowBusyScaleIn -WarningVariable w -WarningAction SilentlyContinue
+            ($w | Out-String) | Should -Match 'without the busy guard, so ECS can stop a task that is running a flow'
+            (Get-AwsScalingState).Alarms | Where-Object AlarmName -like '*:in' | Should -BeNullOrEmpty
+            (Get-PrefectEcsScalingPolicy @aws @service).BusyGuard | Should -Be 'off'
+            (Get-PrefectScalingStatus @aws @service).ScaleInGuard | Should -Match '^off:'
+        }
+
+        It 'warns when Publish -Cluster -Service has no InFlight count for the guard' {
+            Publish-PrefectBacklogMetric @aws @service -WorkQueue default -Count 1 -WarningVariable w -WarningAction SilentlyContinue
+            ($w | Out-String) | Should -Match 'no InFlight count'
+        }
+    }
+
     Describe 'Invalid input makes no AWS call' {
         It 'rejects <Name>' -ForEach @(
             @{ Name = 'min above max'; Splat = @{ WorkQueue = 'q'; MinCapacity = 5; MaxCapacity = 2 }; Match = 'more than -MaxCapacity' }
@@ -397,6 +455,8 @@ Describe 'ECS scaling policies against moto' {
             @{ Name = 'an AWS/ namespace'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; Namespace = 'AWS/ECS' }; Match = 'AWS/' }
             @{ Name = 'no scope'; Splat = @{ MinCapacity = 0; MaxCapacity = 2 }; Match = 'needs a scope' }
             @{ Name = 'a wildcard pool'; Splat = @{ WorkPool = 'k8s*'; MinCapacity = 0; MaxCapacity = 2 }; Match = 'names its scope exactly' }
+            @{ Name = 'runs per task 0'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; RunsPerTask = 0 }; Match = 'RunsPerTask' }
+            @{ Name = 'runs per task with the guard off'; Splat = @{ WorkQueue = 'q'; MinCapacity = 0; MaxCapacity = 2; RunsPerTask = 2; AllowBusyScaleIn = $true }; Match = '-AllowBusyScaleIn turns off' }
         ) {
             { Set-PrefectEcsScalingPolicy @aws @service @Splat -ErrorAction Stop } | Should -Throw "*$Match*"
             Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty

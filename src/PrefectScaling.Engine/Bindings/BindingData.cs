@@ -12,12 +12,14 @@ namespace PrefectScaling.Bindings
     public static class BindingData
     {
         /// <summary>The data of one reading of a binding: each total (one per measure, from one count over the whole
-        /// scope) on its backlog series, and the desired task count measured at <paramref name="nowUtc"/>.</summary>
-        public static List<BacklogMetricDatum> Build(ServiceBinding binding, IEnumerable<PrefectBacklogTotal> totals, int desiredTasks, BacklogMetricOptions options, DateTime nowUtc)
+        /// scope) on its backlog series, and the desired task count measured at <paramref name="nowUtc"/>. With an
+        /// InFlight total, also the busy guard's UnprotectedInFlight: <paramref name="unprotectedInFlight"/> when task
+        /// protection knows better (the in-flight runs it could not put on a protected task), else the InFlight total.</summary>
+        public static List<BacklogMetricDatum> Build(ServiceBinding binding, IEnumerable<PrefectBacklogTotal> totals, int desiredTasks, BacklogMetricOptions options, DateTime nowUtc, int? unprotectedInFlight = null)
         {
             if (binding == null) throw new ArgumentNullException(nameof(binding));
             return Build(binding.Cluster, binding.Service,
-                totals.Select(t => new BacklogSample { Measure = t.Measure, Count = t.Count, Timestamp = t.Timestamp }), desiredTasks, options, nowUtc, "the total of " + binding);
+                totals.Select(t => new BacklogSample { Measure = t.Measure, Count = t.Count, Timestamp = t.Timestamp }), desiredTasks, options, nowUtc, "the total of " + binding, unprotectedInFlight);
         }
 
         /// <summary>The data of a service's binding from counts that make up its backlog (a queue's count each, or a
@@ -25,12 +27,13 @@ namespace PrefectScaling.Bindings
         /// task count is measured at <paramref name="nowUtc"/>. A count that CloudWatch would refuse is an error for
         /// the whole binding: a total without it would be a number nobody measured.</summary>
         public static List<BacklogMetricDatum> Build(string cluster, string service, IEnumerable<BacklogSample> counts, int desiredTasks, BacklogMetricOptions options, DateTime nowUtc) =>
-            Build(cluster, service, counts, desiredTasks, options, nowUtc, null);
+            Build(cluster, service, counts, desiredTasks, options, nowUtc, null, null);
 
-        private static List<BacklogMetricDatum> Build(string cluster, string service, IEnumerable<BacklogSample> counts, int desiredTasks, BacklogMetricOptions options, DateTime nowUtc, string? of)
+        private static List<BacklogMetricDatum> Build(string cluster, string service, IEnumerable<BacklogSample> counts, int desiredTasks, BacklogMetricOptions options, DateTime nowUtc, string? of, int? unprotectedInFlight)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             if (desiredTasks < 0) throw new ArgumentException("The desired task count cannot be negative (" + desiredTasks + ").", nameof(desiredTasks));
+            if (unprotectedInFlight < 0) throw new ArgumentException("The unprotected in-flight count cannot be negative (" + unprotectedInFlight + ").", nameof(unprotectedInFlight));
             nowUtc = nowUtc.Kind == DateTimeKind.Utc ? nowUtc : nowUtc.ToUniversalTime();
             var sums = new List<(BacklogMeasure Measure, DateTime Timestamp, double Count)>();
             foreach (BacklogSample sample in counts)
@@ -46,7 +49,18 @@ namespace PrefectScaling.Bindings
             {
                 // A sum of counts CloudWatch takes one by one can still leave its range.
                 MetricLimits.CheckValue("total " + measure + " backlog of service " + service, count);
-                data.Add(BindingSeries.Datum(BindingSeries.Backlog(options, cluster, service, measure), count, timestamp, options.StorageResolution));
+                if (measure != BacklogMeasure.InFlight)
+                {
+                    data.Add(BindingSeries.Datum(BindingSeries.Backlog(options, cluster, service, measure), count, timestamp, options.StorageResolution));
+                    continue;
+                }
+                // The busy guard's inputs, side by side at the count's moment; InFlight under -MetricName too when it is
+                // the only measure (a policy's own measure, which the name then belongs to).
+                MetricSeries inFlight = BindingSeries.InFlight(options, cluster, service), asBacklog = BindingSeries.Backlog(options, cluster, service, measure);
+                if (!asBacklog.Equals(inFlight) && sums.All(s => s.Measure == BacklogMeasure.InFlight))
+                    data.Add(BindingSeries.Datum(asBacklog, count, timestamp, options.StorageResolution));
+                data.Add(BindingSeries.Datum(inFlight, count, timestamp, options.StorageResolution));
+                data.Add(BindingSeries.Datum(BindingSeries.UnprotectedInFlight(options, cluster, service), unprotectedInFlight ?? count, timestamp, options.StorageResolution));
             }
             data.Add(BindingSeries.Datum(BindingSeries.DesiredTasks(options, cluster, service), desiredTasks, nowUtc, options.StorageResolution));
             return data;

@@ -66,6 +66,11 @@ namespace PrefectScaling.Bindings
         /// not be mapped to a task that is now protected. Scale-in that lets ECS pick the task to stop waits for 0.</summary>
         public const string UnprotectedInFlightMetricName = "UnprotectedInFlightFlowRuns";
 
+        /// <summary>The binding's in-flight runs (the InFlight measure), always under its default name: -MetricName names
+        /// the policy's backlog measure, and the busy guard reads this series beside it.</summary>
+        public static MetricSeries InFlight(BacklogMetricOptions options, string cluster, string service) =>
+            new MetricSeries(options.Namespace, BacklogMetricOptions.DefaultMetricName(BacklogMeasure.InFlight), Dimensions(cluster, service));
+
         public static MetricSeries UnprotectedInFlight(BacklogMetricOptions options, string cluster, string service) =>
             new MetricSeries(options.Namespace, UnprotectedInFlightMetricName, Dimensions(cluster, service));
 

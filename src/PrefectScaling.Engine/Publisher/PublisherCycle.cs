@@ -232,12 +232,19 @@ namespace PrefectScaling.Publisher
         {
             var options = new BindingTotalsOptions
             {
-                Measures = _configuration.Measures.Distinct().ToList(),
+                Measures = GuardedMeasures(_configuration.Measures),
                 VerifiedScopeMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
+                // A SCHEDULED run due before the next sample is about to be claimed: in flight already.
+                Windows = MeasureWindows.Default.WithCycle(TimeSpan.FromSeconds(_configuration.SampleIntervalSeconds)),
             };
             BindingTotalsResult read = await _prefect.Totals.ReadAsync(scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             return read.Scopes;
         }
+
+        /// <summary>The measures a binding is counted in: the configured ones and always InFlight, the busy guard's input
+        /// (a scope whose InFlight cannot be read publishes nothing, as for its backlog).</summary>
+        internal static List<BacklogMeasure> GuardedMeasures(IEnumerable<BacklogMeasure> configured) =>
+            configured.Concat(new[] { BacklogMeasure.InFlight }).Distinct().ToList();
 
         /// <summary>Each scope's counts per queue and measure, read on its own so that one scope's failure is its own.</summary>
         private async Task<IReadOnlyList<ScopeCounts>> ReadPerQueueAsync(IReadOnlyList<BindingScope> scopes, PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)

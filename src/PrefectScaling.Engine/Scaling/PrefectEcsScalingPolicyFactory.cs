@@ -12,6 +12,15 @@ namespace PrefectScaling.Scaling
     {
         extension(PrefectEcsScalingPolicy)
         {
+            /// <summary>The rows, with <paramref name="scaleInGuard"/> (what the guard does now) on the guard's scale-in row.</summary>
+            public static List<PrefectEcsScalingPolicy> From(EcsScalingState state, string? scaleInGuard)
+            {
+                List<PrefectEcsScalingPolicy> rows = PrefectEcsScalingPolicy.From(state);
+                var guardAlarms = new HashSet<string>(state.Alarms.Where(ScalingPolicyDocuments.IsGuardAlarm).Select(a => (string)a["AlarmName"]!), StringComparer.Ordinal);
+                foreach (PrefectEcsScalingPolicy row in rows.Where(r => r.AlarmName != null && guardAlarms.Contains(r.AlarmName))) row.ScaleInGuard = scaleInGuard;
+                return rows;
+            }
+
             /// <summary>One row per managed policy; a row with no policy when only the target is registered.</summary>
             public static List<PrefectEcsScalingPolicy> From(EcsScalingState state)
             {
@@ -70,13 +79,34 @@ namespace PrefectScaling.Scaling
                         row.MetricNamespace ??= (string?)alarm["Namespace"] ?? (string?)firstStat?["Namespace"];
                         row.MetricName ??= (string?)alarm["MetricName"] ?? "(metric math)";
                         row.Dimensions ??= DimensionText(alarm["Dimensions"]) ?? DimensionText(firstStat?["Dimensions"]);
-                        row.AlarmCondition = (string?)alarm["ComparisonOperator"] + " " + (string?)alarm["Threshold"] + " for " + (string?)alarm["EvaluationPeriods"] + " x " + ((string?)alarm["Period"] ?? "?") + " s";
+                        row.AlarmCondition = (string?)alarm["ComparisonOperator"] + " " + Text(alarm["Threshold"]) + " for " + Text(alarm["EvaluationPeriods"]) + " x " +
+                            (Text(alarm["Period"]) ?? Text((alarm["Metrics"] as JsonArray)?.Select(q => q?["MetricStat"]?["Period"]).FirstOrDefault(p => p != null)) ?? "?") + " s";
                     }
                     rows.Add(row);
+                }
+                // A guarded target-tracking kind scales in through its ":in" step policy: the binding's kind is the tracking one.
+                string? trackingKind = rows.Where(r => r.PolicyType == "TargetTrackingScaling").Select(r => r.Kind).FirstOrDefault();
+                string? guard = BusyGuard(state);
+                foreach (PrefectEcsScalingPolicy row in rows)
+                {
+                    if (trackingKind != null) row.Kind = row.PolicyType == "TargetTrackingScaling" || row.PolicyName!.EndsWith(":in", StringComparison.Ordinal) ? trackingKind : row.Kind;
+                    row.BusyGuard = guard;
                 }
                 if (rows.Count == 0 && state.Target != null) rows.Add(Row(state));
                 return rows;
             }
+        }
+
+        /// <summary>"on" (with its runs per task) when the module's scale-in alarm is the guard's; "off" when a policy of
+        /// the module scales in without it; null when none scales in.</summary>
+        public static string? BusyGuard(EcsScalingState state)
+        {
+            JsonObject? guard = state.Alarms.FirstOrDefault(ScalingPolicyDocuments.IsGuardAlarm);
+            if (guard != null)
+                return ScalingPolicyDocuments.GuardRunsPerTask(guard) is int limit ? "on, " + limit.ToString(CultureInfo.InvariantCulture) + " runs per task" : "on";
+            bool tracksIn = state.Policies.Any(p => p["TargetTrackingScalingPolicyConfiguration"] is JsonObject t && !(t["DisableScaleIn"] is JsonValue v && v.TryGetValue(out bool off) && off));
+            bool stepsIn = state.Policies.Any(p => ((string?)p["PolicyName"])?.EndsWith(":in", StringComparison.Ordinal) == true);
+            return tracksIn || stepsIn ? "off" : null;
         }
 
         private static PrefectEcsScalingPolicy Row(EcsScalingState state) => new PrefectEcsScalingPolicy
@@ -91,6 +121,10 @@ namespace PrefectScaling.Scaling
 
         private static double? Number(JsonNode? node) =>
             node is JsonValue value && (value.TryGetValue(out double d) || (value.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d))) ? d : (double?)null;
+
+        /// <summary>A number as AWS's query answers give it (text) or as a document holds it.</summary>
+        private static string? Text(JsonNode? node) =>
+            node is JsonValue value && value.TryGetValue(out string? text) ? text : Number(node)?.ToString(CultureInfo.InvariantCulture);
 
         private static string? DimensionText(JsonNode? dimensions) =>
             dimensions is JsonArray list ? string.Join(",", list.Select(d => (string?)d?["Name"] + "=" + (string?)d?["Value"])) : null;

@@ -42,6 +42,24 @@ namespace PrefectScaling.Scaling
 
         public const string WakeExpression = "IF(tasks == 0 AND backlog > 0, 1, 0)";
 
+        /// <summary>The guard's label: how Get and the status tell the guarded scale-in alarm from the first release's.</summary>
+        public const string GuardLabel = "Tasks the work does not need (busy guard)";
+
+        /// <summary>The busy guard: the tasks that can go without stopping a running flow, 0 (or less) while none can.
+        /// ECS picks the task it stops, so any in-flight run no task protection covers (unprotected) blocks scale-in.
+        /// Without runsPerTask a task is stoppable only when no run is in flight or waiting at all; with it, the tasks
+        /// beyond ceil((backlog + inflight) / runsPerTask) can go. The floor (min) is taken off so that the alarm leaves
+        /// ALARM at the minimum. A missing input makes the result missing, and missing data never breaches.</summary>
+        public static string GuardExpression(int? runsPerTask, int min)
+        {
+            string floor = min.ToString(CultureInfo.InvariantCulture);
+            if (runsPerTask is not int limit)
+                return "IF((unprotected == 0) AND (backlog + inflight == 0), tasks - " + floor + ", 0)";
+            string need = "CEIL((backlog + inflight) / " + limit.ToString(CultureInfo.InvariantCulture) + ")";
+            string keep = min > 0 ? "IF(" + need + " > " + floor + ", " + need + ", " + floor + ")" : need;
+            return "IF(unprotected == 0, tasks - " + keep + ", 0)";
+        }
+
         /// <summary>AlarmDescription is at most 1,024 characters; a scope of many queues is cut to this in it.</summary>
         private const int MaxScopeInDescription = 400;
 
@@ -61,7 +79,7 @@ namespace PrefectScaling.Scaling
             {
                 case ScalingPolicyKind.TargetTracking:
                     MetricSeries backlog = Backlog(spec);
-                    return new List<DesiredPolicy> { TargetTracking(spec, name, new JsonObject
+                    var tracking = new List<DesiredPolicy> { TargetTracking(spec, name, new JsonObject
                     {
                         ["MetricName"] = backlog.MetricName,
                         ["Namespace"] = backlog.Namespace,
@@ -69,9 +87,11 @@ namespace PrefectScaling.Scaling
                         ["Statistic"] = "Maximum",
                         ["Unit"] = "Count",
                     }) };
+                    if (spec.Guarded) tracking.Add(GuardedIn(spec, name + ":in", graded: true));
+                    return tracking;
 
                 case ScalingPolicyKind.BacklogPerTask:
-                    return new List<DesiredPolicy>
+                    var perTask = new List<DesiredPolicy>
                     {
                         TargetTracking(spec, name, new JsonObject
                         {
@@ -82,9 +102,15 @@ namespace PrefectScaling.Scaling
                         }),
                         Wake(spec, name + ":wake"),
                     };
+                    if (spec.Guarded) perTask.Add(GuardedIn(spec, name + ":in", graded: true));
+                    return perTask;
 
                 default:
-                    return new List<DesiredPolicy> { StepOut(spec, name + ":out"), StepIn(spec, name + ":in") };
+                    return new List<DesiredPolicy>
+                    {
+                        StepOut(spec, name + ":out"),
+                        spec.Guarded ? GuardedIn(spec, name + ":in", graded: spec.ScaleInToMinimum) : StepIn(spec, name + ":in"),
+                    };
             }
         }
 
@@ -127,7 +153,8 @@ namespace PrefectScaling.Scaling
                 ["CustomizedMetricSpecification"] = metric,
                 ["ScaleOutCooldown"] = spec.ScaleOutCooldown,
                 ["ScaleInCooldown"] = spec.ScaleInCooldown,
-                ["DisableScaleIn"] = spec.DisableScaleIn,
+                // Behind the guard, the module's own step policy scales in (GuardedIn): target tracking would stop busy tasks.
+                ["DisableScaleIn"] = spec.DisableScaleIn || spec.Guarded,
             };
             return new DesiredPolicy(name, Policy(spec, name, "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration", configuration), alarm: null);
         }
@@ -184,6 +211,71 @@ namespace PrefectScaling.Scaling
             return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
         }
 
+        /// <summary>Scale-in behind the busy guard: the alarm breaches while the guard's surplus (<see cref="GuardExpression"/>)
+        /// is at least 1 for ScaleInAfterPeriods periods. Graded: one step per surplus, removing that many tasks (the
+        /// last step removes <see cref="ScalingPolicySpec.MaxSteps"/> at most); otherwise one task at a time. Application
+        /// Auto Scaling keeps the result within min and max.</summary>
+        private static DesiredPolicy GuardedIn(ScalingPolicySpec spec, string name, bool graded)
+        {
+            var adjustments = new JsonArray();
+            if (graded)
+            {
+                for (int removed = 1; removed <= ScalingPolicySpec.MaxSteps; removed++)
+                {
+                    // Bounds are relative to the threshold 1: the surplus minus 1.
+                    var step = new JsonObject { ["MetricIntervalLowerBound"] = removed - 1 };
+                    if (removed < ScalingPolicySpec.MaxSteps) step["MetricIntervalUpperBound"] = removed;
+                    step["ScalingAdjustment"] = -removed;
+                    adjustments.Add(step);
+                }
+            }
+            else adjustments.Add(new JsonObject { ["MetricIntervalLowerBound"] = 0, ["ScalingAdjustment"] = -1 });
+            var configuration = new JsonObject
+            {
+                ["AdjustmentType"] = "ChangeInCapacity",
+                ["StepAdjustments"] = adjustments,
+                ["Cooldown"] = spec.ScaleInCooldown,
+                ["MetricAggregationType"] = "Maximum",
+            };
+            int period = spec.EffectiveAlarmPeriod;
+            var metrics = new JsonArray
+            {
+                MetricQuery("backlog", Backlog(spec), period),
+                MetricQuery("inflight", BindingSeries.InFlight(spec.Metric, spec.Cluster, spec.Service), period),
+                MetricQuery("unprotected", BindingSeries.UnprotectedInFlight(spec.Metric, spec.Cluster, spec.Service), period),
+                // The fewest tasks of the period: the surplus is never counted from a count that is already gone.
+                MetricQuery("tasks", DesiredTasks(spec), period, "Minimum"),
+                new JsonObject { ["Id"] = "surplus", ["Expression"] = GuardExpression(spec.RunsPerTask, spec.MinCapacity), ["Label"] = GuardLabel, ["ReturnData"] = true },
+            };
+            string rule = spec.RunsPerTask is int limit
+                ? "to the tasks its backlog and in-flight runs need at " + limit + " run(s) per task, while every in-flight run is on a protected task"
+                : "only while no run is in flight or waiting";
+            var alarm = new JsonObject
+            {
+                ["AlarmName"] = name,
+                ["AlarmDescription"] = "Scale " + spec.ResourceId + " in " + rule + " (busy guard for " + Scope(spec) + "); missing data never scales in. Managed by PrefectScaling.",
+                ["Metrics"] = metrics,
+                ["ComparisonOperator"] = "GreaterThanOrEqualToThreshold",
+                ["Threshold"] = 1,
+                ["EvaluationPeriods"] = spec.ScaleInAfterPeriods,
+                ["DatapointsToAlarm"] = spec.ScaleInAfterPeriods,
+                ["TreatMissingData"] = "notBreaching",
+            };
+            return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
+        }
+
+        /// <summary>Whether an alarm is the busy guard's (its expression carries <see cref="GuardLabel"/>).</summary>
+        public static bool IsGuardAlarm(JsonObject? alarm) =>
+            (alarm?["Metrics"] as JsonArray)?.OfType<JsonObject>().Any(q => (string?)q["Label"] == GuardLabel) == true;
+
+        /// <summary>The guard's runs per task, read back from its expression; null: none (only when nothing is in flight).</summary>
+        public static int? GuardRunsPerTask(JsonObject alarm)
+        {
+            string? expression = (alarm["Metrics"] as JsonArray)?.OfType<JsonObject>().Where(q => (string?)q["Label"] == GuardLabel).Select(q => (string?)q["Expression"]).FirstOrDefault();
+            System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(expression ?? string.Empty, @"CEIL\(\(backlog \+ inflight\) / ([0-9]+)\)");
+            return m.Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : (int?)null;
+        }
+
         /// <summary>Target tracking cannot grow a service from zero tasks (capacity × ratio stays 0); this policy
         /// sets the service to at least one task when work waits and none is desired.</summary>
         private static DesiredPolicy Wake(ScalingPolicySpec spec, string name)
@@ -216,14 +308,14 @@ namespace PrefectScaling.Scaling
             return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
         }
 
-        private static JsonObject MetricQuery(string id, MetricSeries series, int period) => new JsonObject
+        private static JsonObject MetricQuery(string id, MetricSeries series, int period, string stat = "Maximum") => new JsonObject
         {
             ["Id"] = id,
             ["MetricStat"] = new JsonObject
             {
                 ["Metric"] = new JsonObject { ["Namespace"] = series.Namespace, ["MetricName"] = series.MetricName, ["Dimensions"] = Dimensions(series.Dimensions) },
                 ["Period"] = period,
-                ["Stat"] = "Maximum",
+                ["Stat"] = stat,
             },
             ["ReturnData"] = false,
         };

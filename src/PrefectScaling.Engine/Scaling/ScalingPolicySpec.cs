@@ -53,6 +53,20 @@ namespace PrefectScaling.Scaling
         /// <summary>Step scaling: scale in straight to the minimum instead of one task at a time.</summary>
         public bool ScaleInToMinimum { get; set; }
 
+        /// <summary>The busy guard: on unless AllowBusyScaleIn. Scale-in waits until it cannot stop a running flow
+        /// (<see cref="ScalingPolicyDocuments.GuardExpression"/>).</summary>
+        public bool AllowBusyScaleIn { get; set; }
+
+        /// <summary>The workers' or agents' --limit: with it, the guard lets the service shrink to the tasks the work
+        /// needs (never below ceil((backlog + in flight) / RunsPerTask)); null: only when nothing is in flight.</summary>
+        public int? RunsPerTask { get; set; }
+
+        /// <summary>The largest --limit the guard takes: a worker runs each flow in a process of its own.</summary>
+        public const int MaxRunsPerTask = 1000;
+
+        /// <summary>Whether the module's policies scale in behind the guard: on, and scale-in not disabled.</summary>
+        public bool Guarded => !AllowBusyScaleIn && !(DisableScaleIn && Kind != ScalingPolicyKind.StepScaling);
+
         /// <summary>The alarm period; null (not given): 10 s for high-resolution metrics, 60 s otherwise. A given
         /// value is checked as it is, so 0 is an error, never the default.</summary>
         public int? AlarmPeriod { get; set; }
@@ -89,6 +103,10 @@ namespace PrefectScaling.Scaling
             if (ScaleOutCooldown < 0) throw new ArgumentException("-ScaleOutCooldown must be 0 seconds or more, not " + ScaleOutCooldown + ".");
             if (ScaleInCooldown < 0) throw new ArgumentException("-ScaleInCooldown must be 0 seconds or more, not " + ScaleInCooldown + ".");
             Metric.Validate();
+            if (RunsPerTask is int limit && (limit < 1 || limit > MaxRunsPerTask))
+                throw new ArgumentException("-RunsPerTask must be between 1 and " + MaxRunsPerTask + " (the workers' --limit), not " + limit + ".");
+            if (RunsPerTask != null && AllowBusyScaleIn)
+                throw new ArgumentException("-RunsPerTask sets the busy guard, which -AllowBusyScaleIn turns off; give one of them.");
             int period = EffectiveAlarmPeriod;
             ValidateAlarmPeriod(period, Metric.StorageResolution);
 
@@ -100,6 +118,11 @@ namespace PrefectScaling.Scaling
                     // a backlog target must also be above 0.
                     if (!(TargetValue > 0) || !MetricLimits.IsInRange(TargetValue))
                         throw new ArgumentException("-TargetValue must be a number greater than 0 and at most " + MetricLimits.MaxMagnitudeText + " (and not below " + MetricLimits.MinMagnitudeText + "), not " + TargetValue.ToString(CultureInfo.InvariantCulture) + ".");
+                    if (Guarded)
+                    {
+                        if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more, not " + ScaleInAfterPeriods + ".");
+                        ValidateEvaluation(period, ScaleInAfterPeriods);
+                    }
                     break;
                 case ScalingPolicyKind.StepScaling:
                     ValidateSteps(ScaleOutSteps);

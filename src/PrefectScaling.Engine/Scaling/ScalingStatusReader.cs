@@ -68,8 +68,77 @@ namespace PrefectScaling.Scaling
                 else if (scaling.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == name) is JsonObject alarm)
                     batch.Add(name, AlarmQueries(alarm));
             }
+            batch.Add(InFlightKey, Stat(BindingSeries.InFlight(metric, cluster, service), "Maximum", backlogPeriod, null));
+            batch.Add(UnprotectedKey, Stat(BindingSeries.UnprotectedInFlight(metric, cluster, service), "Maximum", backlogPeriod, null));
+            AddGuardProbes(batch, scaling);
             Dictionary<string, List<Datum>> data = await batch.ReadAsync(_aws, now, log, ct).ConfigureAwait(false);
             return Build(cluster, service, now, found, scaling, trackingAlarms, data);
+        }
+
+        private const string InFlightKey = "InFlight";
+        private const string UnprotectedKey = "UnprotectedInFlight";
+        private const string GuardKey = "guard:";
+
+        /// <summary>The busy guard now, for Get-PrefectEcsScalingPolicy: one GetMetricData of the guard alarm's own
+        /// inputs; null when the service has no guard alarm.</summary>
+        public async Task<string?> ReadGuardAsync(EcsScalingState scaling, IEngineLog log, CancellationToken ct, DateTime? at = null)
+        {
+            if (!scaling.Alarms.Any(ScalingPolicyDocuments.IsGuardAlarm)) return null;
+            var batch = new MetricBatch();
+            AddGuardProbes(batch, scaling);
+            Dictionary<string, List<Datum>> data = await batch.ReadAsync(_aws, at?.ToUniversalTime() ?? DateTime.UtcNow, log, ct).ConfigureAwait(false);
+            return GuardText(scaling, data, at?.ToUniversalTime() ?? DateTime.UtcNow);
+        }
+
+        /// <summary>Each input of the guard alarm on its own (backlog, inflight, unprotected, tasks), as the alarm reads it.</summary>
+        private static void AddGuardProbes(MetricBatch batch, EcsScalingState scaling)
+        {
+            JsonObject? alarm = scaling.Alarms.FirstOrDefault(ScalingPolicyDocuments.IsGuardAlarm);
+            if (alarm == null) return;
+            foreach (JsonObject query in (alarm["Metrics"] as JsonArray)?.OfType<JsonObject>().Where(q => q["MetricStat"] != null) ?? Enumerable.Empty<JsonObject>())
+            {
+                var one = (JsonObject)query.DeepClone();
+                one["ReturnData"] = true;
+                batch.Add(GuardKey + (string?)query["Id"], MathQueries(new JsonArray(one), AlarmPeriod(alarm)));
+            }
+        }
+
+        /// <summary>Whether the busy guard blocks scale-in now and why, from the latest datum of each of its inputs
+        /// (keys "guard:backlog", "guard:inflight", "guard:unprotected", "guard:tasks"). An input with no recent datum
+        /// blocks: the alarm treats missing data as not breaching.</summary>
+        public static string GuardText(EcsScalingState scaling, IReadOnlyDictionary<string, List<Datum>> data, DateTime now)
+        {
+            JsonObject? alarm = scaling.Alarms.FirstOrDefault(ScalingPolicyDocuments.IsGuardAlarm);
+            if (alarm == null)
+                return PrefectEcsScalingPolicyFactory.BusyGuard(scaling) == "off" ? "off: scale-in can stop tasks that run flows (-AllowBusyScaleIn)" : "none";
+            int period = Math.Max(AlarmPeriod(alarm), 10);
+            // The newest complete period, with a period's room for the publisher's delay.
+            DateTime recent = now.AddSeconds(-Math.Max(3 * period, 180));
+            var names = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["backlog"] = "backlog", ["inflight"] = "InFlight", ["unprotected"] = "UnprotectedInFlight", ["tasks"] = "desired-task",
+            };
+            var latest = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, string> input in names)
+            {
+                data.TryGetValue(GuardKey + input.Key, out List<Datum>? points);
+                Datum? last = points?.Count > 0 ? points[0] : (Datum?)null;
+                if (last == null) return "blocks: no " + input.Value + " datum";
+                if (last.Value.Timestamp < recent) return "blocks: no " + input.Value + " datum for " + Age(now - last.Value.Timestamp);
+                latest[input.Key] = last.Value.Value;
+            }
+            double backlog = latest["backlog"], inFlight = latest["inflight"], unprotected = latest["unprotected"], tasks = latest["tasks"];
+            string runs = Number(inFlight) + " run(s) in flight";
+            if (unprotected > 0) return "blocks: " + runs + ", " + Number(unprotected) + " unprotected";
+            int min = Int(scaling.Target?["MinCapacity"]) ?? 0;
+            if (ScalingPolicyDocuments.GuardRunsPerTask(alarm) is not int limit)
+            {
+                if (backlog + inFlight > 0) return "blocks: " + runs + ", backlog " + Number(backlog);
+                return tasks > min ? "allows: nothing in flight, " + Number(tasks - min) + " task(s) can go" : "allows: nothing in flight (at the minimum)";
+            }
+            double need = Math.Max(min, Math.Ceiling((backlog + inFlight) / limit));
+            if (tasks <= need) return "blocks: " + runs + " and backlog " + Number(backlog) + " need " + Number(need) + " task(s) at " + limit + " per task";
+            return "allows: " + Number(tasks - need) + " task(s) beyond the work (" + runs + ", all protected)";
         }
 
         /// <summary>The status from what was read (the data by the keys <see cref="ReadAsync"/> gives them: each measure's
@@ -111,6 +180,11 @@ namespace PrefectScaling.Scaling
             status.AlarmStates = string.Join(", ", alarms.Select(a => a.Role + " " + (a.State ?? "unknown")));
             status.AlarmCount = alarms.Count;
             status.AlarmsInAlarm = alarms.Count(a => a.State == "ALARM");
+
+            Datum? LatestOf(string key) => data.TryGetValue(key, out List<Datum>? points) && points.Count > 0 ? points[0] : (Datum?)null;
+            if (LatestOf(InFlightKey) is Datum inFlight) status.InFlightRuns = inFlight.Value;
+            status.UnprotectedInFlightRuns = LatestOf(UnprotectedKey)?.Value;
+            status.ScaleInGuard = GuardText(scaling, data, now);
 
             List<PrefectEcsScalingPolicy> rows = PrefectEcsScalingPolicyFactory.From(scaling).Where(r => r.PolicyName != null).ToList();
             status.PolicyKind = rows.Count == 0 ? null : string.Join(", ", rows.Select(r => r.Kind).Distinct());

@@ -4,7 +4,7 @@ using System.Globalization;
 
 namespace PrefectScaling.Simulation
 {
-    /// <summary>Evaluates the CloudWatch metric-math forms the module writes (IF, comparisons, AND, OR, NOT,
+    /// <summary>Evaluates the CloudWatch metric-math forms the module writes (IF, CEIL, FLOOR, ABS, comparisons, AND, OR, NOT,
     /// arithmetic, query ids, numbers) for one period's values. True is 1 and false 0, as CloudWatch's IF and
     /// comparison functions return ("Metric math syntax and functions"). A missing input makes the result missing.</summary>
     public sealed class MetricMath
@@ -113,10 +113,23 @@ namespace PrefectScaling.Simulation
                     // Only the branch taken is evaluated, so IF(tasks > 0, backlog / tasks, backlog) never divides by zero.
                     return v => condition(v) is double c ? (c != 0 ? whenTrue(v) : whenFalse(v)) : null;
                 }
+                if (Functions.TryGetValue(name, out Func<double, double>? function) && Symbol("("))
+                {
+                    var argument = Or(); Expect(")");
+                    return v => argument(v) is double x ? function(x) : (double?)null;
+                }
                 return v => v.TryGetValue(name, out double? value) ? value : throw new ArgumentException("The metric math expression '" + _text + "' reads '" + name + "', which is no query of the policy.");
             }
             throw Error("expected a number, a query id or '('");
         }
+
+        /// <summary>The one-argument functions of a period's value the module writes (CEIL in the busy guard).</summary>
+        private static readonly Dictionary<string, Func<double, double>> Functions = new Dictionary<string, Func<double, double>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["CEIL"] = Math.Ceiling,
+            ["FLOOR"] = Math.Floor,
+            ["ABS"] = Math.Abs,
+        };
 
         private static double? Both(double? a, double? b, Func<double, double, double> f) => a is double x && b is double y ? f(x, y) : (double?)null;
 

@@ -175,6 +175,11 @@ namespace PrefectScaling.Simulation
                     Record(SimulatedSeries.Backlog(BacklogMeasure.Pending), inFlight.Count(r => r.Status == RunStatus.Pending));
                     Record(SimulatedSeries.Backlog(BacklogMeasure.Running), inFlight.Count(r => r.Status == RunStatus.Running));
                     Record(SimulatedSeries.DesiredTasks, _desired);
+                    // The busy guard's inputs: in flight is Pending, Running and SCHEDULED runs due before the next
+                    // sample; a run on a task that protects itself is covered, a run not yet on a task never is.
+                    int soon = waiting.Count(r => r.Status == RunStatus.Scheduled && r.Expected > _now && r.Expected <= _now + _env.SampleIntervalSeconds);
+                    Record(SimulatedSeries.Backlog(BacklogMeasure.InFlight), inFlight.Count + soon);
+                    Record(SimulatedSeries.UnprotectedInFlight, _env.TasksProtectThemselves ? soon : inFlight.Count + soon);
                 }
 
                 // CloudWatch evaluates each alarm at the end of its period; Application Auto Scaling acts on ALARM.
@@ -410,16 +415,20 @@ namespace PrefectScaling.Simulation
             _scaleEvents++;
         }
 
-        /// <summary>ECS launches tasks up to the desired count and stops the surplus (in <see cref="TaskStopOrder"/>);
-        /// the runs inside a stopped task are interrupted. Returns how many.</summary>
+        /// <summary>ECS launches tasks up to the desired count and stops the surplus (in <see cref="TaskStopOrder"/>,
+        /// skipping protected tasks); the runs inside a stopped task are interrupted. Returns how many.</summary>
         private int Reconcile(List<RunState> inFlight)
         {
             while (_tasks.Count < _desired) _tasks.Add(new SimTask { Id = _nextTaskId++, LaunchedAt = _now });
             int interrupted = 0;
             while (_tasks.Count > _desired)
             {
-                SimTask victim = _tasks.FirstOrDefault(t => !t.Running)
-                    ?? (_env.TaskStopOrder == TaskStopOrder.NewestFirst ? _tasks.OrderByDescending(t => t.LaunchedAt).ThenByDescending(t => t.Id).First() : _tasks.OrderBy(t => t.LaunchedAt).ThenBy(t => t.Id).First());
+                // A protected task (busy, with TasksProtectThemselves) is not stopped: the service stays above its
+                // desired count until the task is idle again.
+                List<SimTask> stoppable = _tasks.Where(t => !(_env.TasksProtectThemselves && t.Runs.Count > 0)).ToList();
+                if (stoppable.Count == 0) break;
+                SimTask victim = stoppable.FirstOrDefault(t => !t.Running)
+                    ?? (_env.TaskStopOrder == TaskStopOrder.NewestFirst ? stoppable.OrderByDescending(t => t.LaunchedAt).ThenByDescending(t => t.Id).First() : stoppable.OrderBy(t => t.LaunchedAt).ThenBy(t => t.Id).First());
                 foreach (RunState r in victim.Runs)
                 {
                     r.Status = RunStatus.Interrupted;

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
 using PrefectScaling.Backlog;
+using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 using PrefectScaling.Scaling;
 
@@ -39,17 +40,25 @@ namespace PrefectScaling.Simulation
         public static int? Integer(JsonNode? node) => Number(node) is double d ? (int)Math.Round(d) : (int?)null;
     }
 
-    /// <summary>What a simulated publisher writes: one measure's backlog, or the desired-task count.</summary>
+    /// <summary>What a simulated publisher writes: one measure's backlog, the desired-task count, or the busy guard's
+    /// unprotected in-flight runs.</summary>
     public readonly struct SimulatedSeries : IEquatable<SimulatedSeries>
     {
-        private SimulatedSeries(BacklogMeasure? measure) => Measure = measure;
+        private SimulatedSeries(BacklogMeasure? measure, bool unprotected = false)
+        {
+            Measure = measure;
+            IsUnprotectedInFlight = unprotected;
+        }
+
         public BacklogMeasure? Measure { get; }
-        public bool IsDesiredTasks => Measure == null;
+        public bool IsUnprotectedInFlight { get; }
+        public bool IsDesiredTasks => Measure == null && !IsUnprotectedInFlight;
         public static SimulatedSeries Backlog(BacklogMeasure measure) => new SimulatedSeries(measure);
         public static SimulatedSeries DesiredTasks => new SimulatedSeries(null);
-        public bool Equals(SimulatedSeries other) => Measure == other.Measure;
+        public static SimulatedSeries UnprotectedInFlight => new SimulatedSeries(null, unprotected: true);
+        public bool Equals(SimulatedSeries other) => Measure == other.Measure && IsUnprotectedInFlight == other.IsUnprotectedInFlight;
         public override bool Equals(object? obj) => obj is SimulatedSeries s && Equals(s);
-        public override int GetHashCode() => Measure?.GetHashCode() ?? -1;
+        public override int GetHashCode() => IsUnprotectedInFlight ? -2 : Measure?.GetHashCode() ?? -1;
     }
 
     /// <summary>A metric as an alarm or target tracking reads it: one series with a statistic, or metric math over
@@ -170,6 +179,9 @@ namespace PrefectScaling.Simulation
 
         /// <summary>The metrics a publisher writes for this spec: its measure's backlog (under -MetricName too) and the
         /// desired-task count.</summary>
+        /// <summary>Whether a policy scales in behind the busy guard (as Set writes it unless -AllowBusyScaleIn).</summary>
+        public bool Guarded { get; set; }
+
         public static SimulatedPolicy FromSpec(ScalingPolicySpec spec)
         {
             spec.Validate();
@@ -178,6 +190,7 @@ namespace PrefectScaling.Simulation
             var policy = Build(target, policies.Select(p => p.PutInput), policies.Where(p => p.Alarm != null).Select(p => p.Alarm!),
                 SeriesResolver(spec.Metric.MetricNameFor(spec.Measure), spec.Measure));
             policy.Kind = spec.Kind.ToString();
+            policy.Guarded = policies.Any(p => ScalingPolicyDocuments.IsGuardAlarm(p.Alarm));
             policy.Description = Describe(spec);
             return policy;
         }
@@ -189,9 +202,9 @@ namespace PrefectScaling.Simulation
             if (state.Target == null) throw new ArgumentException("The service " + state.ResourceId + " is not a scalable target: there is no policy to simulate.");
             if (state.Policies.Count == 0) throw new ArgumentException("The service " + state.ResourceId + " has no scaling policy made by PrefectScaling to simulate.");
             var policy = Build(state.Target, state.Policies, state.Alarms, SeriesResolver(null, measure));
-            policy.Kind = state.Policies.Any(p => (string?)p["PolicyType"] == "TargetTrackingScaling")
-                ? (state.Policies.Count > 1 ? ScalingPolicyKind.BacklogPerTask : ScalingPolicyKind.TargetTracking).ToString()
-                : ScalingPolicyKind.StepScaling.ToString();
+            // The kind as Get-PrefectEcsScalingPolicy reads it (a guarded target-tracking kind has a step ":in" too).
+            policy.Kind = PrefectEcsScalingPolicy.From(state).Select(r => r.Kind).FirstOrDefault(k => k != null) ?? ScalingPolicyKind.StepScaling.ToString();
+            policy.Guarded = state.Alarms.Any(ScalingPolicyDocuments.IsGuardAlarm);
             policy.Description = state.ResourceId + " " + policy.Kind + " " + policy.MinCapacity + ".." + policy.MaxCapacity;
             return policy;
         }
@@ -199,6 +212,7 @@ namespace PrefectScaling.Simulation
         private static Func<string, SimulatedSeries> SeriesResolver(string? backlogName, BacklogMeasure measure) => name =>
         {
             if (name == BacklogMetricOptions.DesiredTasksMetricName) return SimulatedSeries.DesiredTasks;
+            if (name == BindingSeries.UnprotectedInFlightMetricName) return SimulatedSeries.UnprotectedInFlight;
             if (name == backlogName) return SimulatedSeries.Backlog(measure);
             foreach (BacklogMeasure m in Enum.GetValues(typeof(BacklogMeasure)))
                 if (BacklogMetricOptions.DefaultMetricName(m) == name) return SimulatedSeries.Backlog(m);
@@ -252,7 +266,7 @@ namespace PrefectScaling.Simulation
 
         private static string Describe(ScalingPolicySpec spec)
         {
-            string range = spec.MinCapacity + ".." + spec.MaxCapacity;
+            string range = spec.MinCapacity + ".." + spec.MaxCapacity + (spec.Guarded ? " guard" + (spec.RunsPerTask is int limit ? "/" + limit : string.Empty) : string.Empty);
             string n(double v) => v.ToString(CultureInfo.InvariantCulture);
             return spec.Kind switch
             {

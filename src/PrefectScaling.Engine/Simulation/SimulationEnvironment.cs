@@ -53,6 +53,11 @@ namespace PrefectScaling.Simulation
 
         public TaskStopOrder TaskStopOrder { get; set; } = TaskStopOrder.NewestFirst;
 
+        /// <summary>Each task protects itself while it runs flows (ECS task scale-in protection, as the worker
+        /// entrypoint sets it): ECS never stops a busy task, and the publisher counts its runs as protected
+        /// (UnprotectedInFlight leaves them out). False: no protection, every in-flight run is unprotected.</summary>
+        public bool TasksProtectThemselves { get; set; }
+
         /// <summary>Target tracking at zero tasks: scale out by the minimum amount on one datapoint showing demand
         /// ("Automatically scale your Amazon ECS service"); false models a service that cannot leave zero without the
         /// module's wake policy.</summary>

@@ -14,20 +14,26 @@ namespace PrefectScaling.Simulation
     /// morning burst at 08:00 after the start: 30 runs expected from 08:00 to 08:09 (3 a minute), running 10 to 20
     /// minutes in a fixed pattern. Scheduled runs are created by the deployment's schedule 1 hour ahead of their
     /// start, as Prefect's scheduler service does.</item>
+    /// <item>LongRuns: long runs under scale-in pressure. 8 ad-hoc runs at once, 5 minutes after the start, running
+    /// 20, 30, ... 90 minutes, and 4 more at 40 minutes running 15 minutes each: once they are all taken, the backlog is
+    /// 0 for over an hour while flows still run, which a policy without the busy guard answers by stopping busy
+    /// tasks; 3 hours simulated.</item>
     /// </list></summary>
     public static class SimulationScenarios
     {
         public const string Burst = "Burst";
         public const string Trickle = "Trickle";
         public const string DailySchedule = "DailySchedule";
+        public const string LongRuns = "LongRuns";
 
-        public static IReadOnlyList<string> Names { get; } = new[] { Burst, Trickle, DailySchedule };
+        public static IReadOnlyList<string> Names { get; } = new[] { Burst, Trickle, DailySchedule, LongRuns };
 
         /// <summary>How long to simulate a scenario for: its runs plus time for the service to settle.</summary>
         public static TimeSpan Length(string name) => Canonical(name) switch
         {
             Burst => TimeSpan.FromHours(1),
             Trickle => TimeSpan.FromMinutes(150),
+            LongRuns => TimeSpan.FromHours(3),
             _ => TimeSpan.FromDays(1),
         };
 
@@ -43,6 +49,10 @@ namespace PrefectScaling.Simulation
                     break;
                 case Trickle:
                     for (int i = 0; i < 40; i++) runs.Add(new SimulatedRun(start.AddMinutes(3 * i), TimeSpan.FromMinutes(4)));
+                    break;
+                case LongRuns:
+                    for (int i = 0; i < 8; i++) runs.Add(new SimulatedRun(start.AddMinutes(5), TimeSpan.FromMinutes(20 + 10 * i)));
+                    for (int i = 0; i < 4; i++) runs.Add(new SimulatedRun(start.AddMinutes(40), TimeSpan.FromMinutes(15)));
                     break;
                 case DailySchedule:
                     TimeSpan ahead = TimeSpan.FromHours(1);

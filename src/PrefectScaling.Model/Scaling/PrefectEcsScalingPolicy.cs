@@ -33,5 +33,13 @@ namespace PrefectScaling.Scaling
         public string? AlarmState { get; set; }
         public string? AlarmCondition { get; set; }
         public string? PolicyArn { get; set; }
+
+        /// <summary>The busy guard on this service: "on", "on, 4 runs per task", or "off" (-AllowBusyScaleIn: scale-in
+        /// can stop tasks running flows); null when no policy of the module scales in.</summary>
+        public string? BusyGuard { get; set; }
+
+        /// <summary>On the guarded scale-in policy's row: whether the guard blocks scale-in now and why, from the latest
+        /// published data ("blocks: 3 runs in flight, 1 unprotected"); null when not read.</summary>
+        public string? ScaleInGuard { get; set; }
     }
 }

@@ -22,8 +22,17 @@ namespace PrefectScaling.Scaling
         /// <summary>The measures with data, as people read them ("Late 3, Due 5"), or "no data".</summary>
         public string Backlog { get; set; } = string.Empty;
 
-        /// <summary>Pending + Running when both series have data; null: unknown.</summary>
+        /// <summary>The latest InFlight datum (Pending, Running, Cancelling and soon-scheduled runs), else Pending +
+        /// Running when both series have data; null: unknown.</summary>
         public double? InFlightRuns { get; set; }
+
+        /// <summary>The latest datum of the busy guard's UnprotectedInFlight series (in-flight runs no task protection
+        /// covers); null: no datum.</summary>
+        public double? UnprotectedInFlightRuns { get; set; }
+
+        /// <summary>The busy guard now, from the latest data: "blocks: 3 runs in flight, 1 unprotected", "blocks: no
+        /// InFlight datum for 7 min", "allows: 2 task(s) beyond the work", "off: ..." (-AllowBusyScaleIn) or "none".</summary>
+        public string ScaleInGuard { get; set; } = string.Empty;
 
         /// <summary>ECS DescribeServices: the service's desired, running and pending task counts now.</summary>
         public int DesiredTasks { get; set; }

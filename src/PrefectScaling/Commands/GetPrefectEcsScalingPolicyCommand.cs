@@ -13,7 +13,9 @@ namespace PrefectScaling.Commands
             ScalingNames.ValidateService(Cluster, Service);
             var manager = new EcsScalingPlanner(Aws);
             EcsScalingState state = RunEngine((log, ct) => manager.ReadAsync(Cluster, Service, log, ct));
-            foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state)) WriteObject(row);
+            // The busy guard now, on its scale-in row (one GetMetricData of its inputs, only where there is a guard).
+            string? guard = RunEngine((log, ct) => new ScalingStatusReader(Aws).ReadGuardAsync(state, log, ct));
+            foreach (PrefectEcsScalingPolicy row in PrefectEcsScalingPolicy.From(state, guard)) WriteObject(row);
         });
     }
 }

@@ -52,7 +52,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>A named synthetic workload instead of -Run.</summary>
         [Parameter]
-        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule)]
+        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule, SimulationScenarios.LongRuns)]
         public string? Scenario { get; set; }
 
         /// <summary>Draws backlog, runs in flight, desired and running tasks over time, one panel per policy, as SVG.</summary>
@@ -101,15 +101,28 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public Hashtable? ScaleOutStep { get; set; }
 
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
         [Parameter(ParameterSetName = StepScalingSet)]
         public int ScaleInAfterPeriods { get; set; } = 5;
 
         [Parameter(ParameterSetName = StepScalingSet)]
         public SwitchParameter ScaleInToMinimum { get; set; }
 
+        [Parameter(ParameterSetName = TargetTrackingSet)]
         [Parameter(ParameterSetName = StepScalingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public int AlarmPeriod { get; set; }
+
+        /// <summary>The policy without the busy guard, as Set-PrefectEcsScalingPolicy -AllowBusyScaleIn writes it.</summary>
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = StepScalingSet)]
+        public SwitchParameter AllowBusyScaleIn { get; set; }
+
+        /// <summary>Busy tasks protect themselves from scale-in (the worker entrypoint's task protection).</summary>
+        [Parameter]
+        public SwitchParameter TasksProtectThemselves { get; set; }
 
         /// <summary>What the policy's backlog counts; for a live policy, the measure of a metric not named by default.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -123,8 +136,9 @@ namespace PrefectScaling.Commands
         [ValidateRange(1, 3600)]
         public int WorkerPollSeconds { get; set; } = 10;
 
+        /// <summary>The workers' --limit; with a policy kind, the busy guard's -RunsPerTask too.</summary>
         [Parameter]
-        [ValidateRange(1, 10000)]
+        [ValidateRange(1, ScalingPolicySpec.MaxRunsPerTask)]
         public int RunsPerTask { get; set; } = 1;
 
         [Parameter]
@@ -191,6 +205,7 @@ namespace PrefectScaling.Commands
                 RunsPerTask = RunsPerTask,
                 SampleIntervalSeconds = SampleIntervalSeconds,
                 InitialTasks = MyInvocation.BoundParameters.ContainsKey(nameof(InitialTasks)) ? InitialTasks : (int?)null,
+                TasksProtectThemselves = TasksProtectThemselves,
             };
             WriteVerbose("Simulating " + policy.Description + " on " + workload.Count + " run(s) of " + _workloadName + ".");
             PrefectScalingSimulation result = ScalingSimulator.Simulate(policy, environment, workload, _workloadName, Timeline || OutFile != null);
@@ -256,6 +271,8 @@ namespace PrefectScaling.Commands
             AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,
             Measure = Measure,
             Metric = MetricOptions(),
+            AllowBusyScaleIn = AllowBusyScaleIn,
+            RunsPerTask = MyInvocation.BoundParameters.ContainsKey(nameof(RunsPerTask)) && !AllowBusyScaleIn ? RunsPerTask : (int?)null,
         };
     }
 }

@@ -101,7 +101,8 @@ namespace PrefectScaling.Commands
                     " input(s) were refused, and a total without them would be a number nobody measured."), Cluster + "/" + Service));
             }
             if (_perQueue.Count == 0 && _binding.Count == 0) return;
-            if (MetricName != null && _measures.Count > 1)
+            // InFlight keeps its own name beside a binding's backlog (the busy guard reads it there).
+            if (MetricName != null && _measures.Count(m => !(PublishesPerTask && m == BacklogMeasure.InFlight)) > 1)
             {
                 ThrowTerminatingError(ErrorRecords.From(new ArgumentException(
                     "-MetricName names one metric, but the input has several measures; publish each measure separately or leave -MetricName out."), MetricName));
@@ -113,6 +114,9 @@ namespace PrefectScaling.Commands
                 var data = new List<BacklogMetricDatum>();
                 if (PublishesPerTask)
                 {
+                    if (!_measures.Contains(BacklogMeasure.InFlight))
+                        WriteWarning("The input has no InFlight count, so " + ScalingNames.ResourceId(Cluster!, Service!) + " gets no InFlight or UnprotectedInFlight datum and its busy guard holds scale-in " +
+                            "(missing data never scales in). Count InFlight too, such as Get-PrefectLateRunCount -Measure Late, InFlight.");
                     int desired = RunEngine((log, ct) => PerTaskMetrics.ReadDesiredCountAsync(aws, Cluster!, Service!, log, ct));
                     data.AddRange(BindingData.Build(Cluster!, Service!, _binding, desired, _options, DateTime.UtcNow));
                 }

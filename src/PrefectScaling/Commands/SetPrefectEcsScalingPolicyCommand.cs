@@ -96,15 +96,24 @@ namespace PrefectScaling.Commands
         [ValidateNotNullOrEmpty]
         public Hashtable? ScaleOutStep { get; set; }
 
-        [Parameter(ParameterSetName = StepScalingSet)]
+        /// <summary>Step scaling's scale-in alarm, and the busy guard's scale-in alarm of every kind: periods in a row.</summary>
+        [Parameter]
         public int ScaleInAfterPeriods { get; set; } = 5;
 
         [Parameter(ParameterSetName = StepScalingSet)]
         public SwitchParameter ScaleInToMinimum { get; set; }
 
-        [Parameter(ParameterSetName = StepScalingSet)]
-        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter]
         public int AlarmPeriod { get; set; }
+
+        /// <summary>The workers' or agents' --limit: the busy guard then lets the service shrink to the tasks its work needs.</summary>
+        [Parameter]
+        [ValidateRange(1, ScalingPolicySpec.MaxRunsPerTask)]
+        public int RunsPerTask { get; set; }
+
+        /// <summary>Turns the busy guard off: scale-in as before it, which can stop tasks that are running flows.</summary>
+        [Parameter]
+        public SwitchParameter AllowBusyScaleIn { get; set; }
 
         /// <summary>What the count measures; picks the default metric name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -117,6 +126,8 @@ namespace PrefectScaling.Commands
         {
             ScalingPolicySpec spec = BuildSpec();
             spec.Validate();
+            if (spec.AllowBusyScaleIn)
+                WriteWarning("-AllowBusyScaleIn: " + spec.ResourceId + " scales in without the busy guard, so ECS can stop a task that is running a flow, and that flow crashes.");
             CheckScopeOnPrefect(spec.Scope!);
             var manager = new EcsScalingPlanner(Aws);
             var run = new EcsScalingRun(manager, spec);
@@ -196,6 +207,8 @@ namespace PrefectScaling.Commands
             AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,
             Measure = Measure,
             Metric = MetricOptions(),
+            AllowBusyScaleIn = AllowBusyScaleIn,
+            RunsPerTask = MyInvocation.BoundParameters.ContainsKey(nameof(RunsPerTask)) ? RunsPerTask : (int?)null,
         };
 
         /// <summary>@{ 1 = 1; 5 = 3 }: from a backlog of 1 add one task, from 5 add three.</summary>

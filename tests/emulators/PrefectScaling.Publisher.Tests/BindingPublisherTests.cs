@@ -117,7 +117,8 @@ public sealed class BindingPublisherTests : IAsyncLifetime
         Assert.Equal(1, await cloudWatch.SingleValueAsync(ns, "EcsServiceDesiredTasks", ("ClusterName", Cluster), ("ServiceName", "etl")));
         var metrics = await cloudWatch.ListAsync(ns);
         Assert.Equal(new[] { "etl", "workers" }, metrics.Select(m => m.Dimensions["ServiceName"]).Distinct().OrderBy(s => s, StringComparer.Ordinal));
-        Assert.Equal(4, metrics.Count);
+        // Late, the desired tasks and the busy guard's InFlight and UnprotectedInFlight of each.
+        Assert.Equal(8, metrics.Count);
     }
 
     [Fact]
@@ -137,13 +138,13 @@ public sealed class BindingPublisherTests : IAsyncLifetime
             first = Setup.Invoke(function);
             second = Setup.Invoke(function);
         }
-        Assert.Equal(6, (int)first["published"]!); // 2 bindings x (2 measures + desired tasks)
-        Assert.Equal(6, (int)second["published"]!);
+        Assert.Equal(10, (int)first["published"]!); // 2 bindings x (2 measures + desired tasks + InFlight + UnprotectedInFlight)
+        Assert.Equal(10, (int)second["published"]!);
 
         // moto lists a series once per datum: the series are what differs by name and dimensions.
         var metrics = (await new CloudWatchReader(_aws).ListAsync(ns))
             .DistinctBy(m => m.Name + "|" + string.Join(",", m.Dimensions.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => d.Key + "=" + d.Value))).ToList();
-        Assert.Equal(6, metrics.Count);
+        Assert.Equal(10, metrics.Count);
         Assert.All(metrics, m => Assert.Equal(new[] { "ClusterName", "ServiceName" }, m.Dimensions.Keys.OrderBy(k => k, StringComparer.Ordinal)));
         foreach (string service in new[] { "workers", "etl" })
             foreach (string metric in new[] { "LateFlowRuns", "RunningFlowRuns", "EcsServiceDesiredTasks" })
@@ -170,9 +171,10 @@ public sealed class BindingPublisherTests : IAsyncLifetime
 
         var cloudWatch = new CloudWatchReader(_aws);
         var metrics = await cloudWatch.ListAsync(ns);
-        // Binding series: 2 x (Late + desired); per queue: default and etl once; per queue and task: workers 2, etl 1.
-        Assert.Equal(4 + 2 + 3, metrics.Count);
-        Assert.Equal(9, (int)summary["published"]!);
+        // Binding series: 2 x (Late + desired + InFlight + UnprotectedInFlight); per queue: default and etl once; per
+        // queue and task: workers 2, etl 1.
+        Assert.Equal(8 + 2 + 3, metrics.Count);
+        Assert.Equal(13, (int)summary["published"]!);
         Assert.Equal(1, await cloudWatch.SingleValueAsync(ns, "LateFlowRuns", ("WorkPool", Scenario.Pool), ("WorkQueue", "etl")));
         Assert.Equal(3, await cloudWatch.SingleValueAsync(ns, "LateFlowRuns", ("WorkPool", Scenario.Pool), ("WorkQueue", "default")));
         Assert.Equal(1.5, await cloudWatch.SingleValueAsync(ns, "LateFlowRunsPerTask", ("ClusterName", Cluster), ("ServiceName", "workers"), ("WorkPool", Scenario.Pool), ("WorkQueue", "default")));
@@ -213,7 +215,7 @@ public sealed class BindingPublisherTests : IAsyncLifetime
         var function = new Function(name => handlerEnvironment.TryGetValue(name, out string? value) ? value : null) { PrefectHttpOptions = Scenario.Quick };
         JsonObject summary;
         using (new ConsoleCapture()) summary = Setup.Invoke(function);
-        Assert.Equal(200, (int)summary["published"]!);
+        Assert.Equal(400, (int)summary["published"]!); // Late, desired tasks, InFlight, UnprotectedInFlight
         Assert.Equal(10, proxy.Calls("DescribeServices").Count()); // ten services a call
         Assert.InRange(proxy.Calls("GetParametersByPath").Count(), 10, 11); // ten parameters a page (moto ends on an empty one)
 
@@ -243,6 +245,57 @@ public sealed class BindingPublisherTests : IAsyncLifetime
         Assert.Empty(await new CloudWatchReader(_aws).ListAsync(ns));
 
         await _aws.DeleteParameterAsync(spec.Names.BindingsPath + "/prod/etl", NullEngineLog.Instance, default);
-        Assert.Equal(2, (int)Setup.Invoke(Handler(spec))["published"]!);
+        Assert.Equal(4, (int)Setup.Invoke(Handler(spec))["published"]!);
+    }
+
+    [Fact]
+    public async Task Each_binding_publishes_in_flight_and_unprotected_in_flight_beside_its_backlog()
+    {
+        await CreateServicesAsync(("workers", 2), ("etl", 1));
+        // Beside the scenario: a Pending and a Cancelling run of etl, a Scheduled one due within the cycle (in flight),
+        // and one due in 10 minutes (not).
+        EmulatorSeed seed = Scenario.Seed();
+        seed.Runs.Add(new SeedRun { Pool = Scenario.Pool, Queue = "etl", StateName = "Pending", StateType = "PENDING", ScheduledOffsetSeconds = -30 });
+        seed.Runs.Add(new SeedRun { Pool = Scenario.Pool, Queue = "etl", StateName = "Cancelling", StateType = "CANCELLING", ScheduledOffsetSeconds = -300 });
+        seed.Runs.Add(new SeedRun { Pool = Scenario.Pool, Queue = "default", StateName = "Scheduled", ScheduledOffsetSeconds = 30 });
+        seed.Runs.Add(new SeedRun { Pool = Scenario.Pool, Queue = "default", StateName = "Scheduled", ScheduledOffsetSeconds = 600 });
+        await using PrefectEmulatorServer prefect = await PrefectEmulatorServer.StartAsync(new EmulatorOptions { Mode = EmulatorMode.V3 }, seed);
+        string ns = Scenario.UniqueName("Guard");
+        PublisherInstallSpec spec = Spec(prefect.ApiUrl, ns, new[] { Bind("workers", Scenario.Pool), Bind("etl", Scenario.Pool, "etl") });
+        await StoreBindingsAsync(spec);
+        using (new ConsoleCapture()) Setup.Invoke(Handler(spec));
+
+        var cloudWatch = new CloudWatchReader(_aws);
+        // workers: etl's Running, Pending and Cancelling runs and default's run due in 30 s.
+        Assert.Equal(4, await cloudWatch.SingleValueAsync(ns, "InFlightFlowRuns", ("ClusterName", Cluster), ("ServiceName", "workers")));
+        Assert.Equal(4, await cloudWatch.SingleValueAsync(ns, BindingSeries.UnprotectedInFlightMetricName, ("ClusterName", Cluster), ("ServiceName", "workers")));
+        Assert.Equal(3, await cloudWatch.SingleValueAsync(ns, "InFlightFlowRuns", ("ClusterName", Cluster), ("ServiceName", "etl")));
+        Assert.Equal(3, await cloudWatch.SingleValueAsync(ns, BindingSeries.UnprotectedInFlightMetricName, ("ClusterName", Cluster), ("ServiceName", "etl")));
+        Assert.Equal(4, await cloudWatch.SingleValueAsync(ns, "LateFlowRuns", ("ClusterName", Cluster), ("ServiceName", "workers")));
+    }
+
+    [Fact]
+    public async Task A_binding_whose_in_flight_count_fails_publishes_nothing()
+    {
+        await CreateServicesAsync(("workers", 2));
+        await using PrefectEmulatorServer prefect = await StartPrefectAsync();
+        // Only the InFlight count asks for CANCELLING runs: it fails, the backlog count does not.
+        prefect.AddFault(new FaultRule { PathContains = "flow_runs", BodyContains = "CANCELLING", Kind = FaultKind.InternalError, Count = -1 });
+        string ns = Scenario.UniqueName("Guard");
+        PublisherInstallSpec spec = Spec(prefect.ApiUrl, ns, new[] { Bind("workers", Scenario.Pool) });
+        await StoreBindingsAsync(spec);
+
+        using (new ConsoleCapture())
+        {
+            PublisherFailedException thrown = Assert.Throws<PublisherFailedException>(() => Setup.Invoke(Handler(spec)));
+            Assert.Contains("Published 0 of 1 bindings", thrown.Message);
+        }
+        Assert.Contains(prefect.Requests, r => r.Status == 500 && r.Body != null && r.Body.Contains("CANCELLING", StringComparison.Ordinal));
+        Assert.Contains(prefect.Requests, r => r.Status == 200 && r.Body != null && r.Body.Contains("Late", StringComparison.Ordinal));
+        // Not even the backlog that was read: the guard would otherwise see a backlog without its InFlight.
+        Assert.Empty(await new CloudWatchReader(_aws).ListAsync(ns));
+
+        prefect.ClearFaults();
+        using (new ConsoleCapture()) Assert.Equal(4, (int)Setup.Invoke(Handler(spec))["published"]!);
     }
 }

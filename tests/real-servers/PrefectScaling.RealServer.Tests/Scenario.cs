@@ -21,6 +21,10 @@ public enum RunKind
     /// <summary>3.x: blocked by a deployment concurrency limit (type SCHEDULED), due a minute ago.</summary>
     AwaitingConcurrencySlot,
     Completed,
+    /// <summary>Scheduled 5 minutes ahead: in flight with a look-ahead of more than that (RealInFlightTests uses 10 min).</summary>
+    Soon,
+    /// <summary>Scheduled 20 minutes ahead: upcoming with a lead of more than that, after the look-ahead.</summary>
+    Ahead,
 }
 
 /// <param name="Pool">null: a legacy 2.x queue (it lives in default-agent-pool).</param>
@@ -81,6 +85,8 @@ public sealed class ScenarioSpec
         BacklogMeasure.Due => kind is RunKind.Late or RunKind.LateDirect or RunKind.AwaitingRetry,
         BacklogMeasure.Pending => kind == RunKind.Pending,
         BacklogMeasure.Running => kind == RunKind.Running,
+        BacklogMeasure.InFlight => kind is RunKind.Pending or RunKind.Running or RunKind.Cancelling or RunKind.Soon,
+        BacklogMeasure.Upcoming => kind == RunKind.Ahead,
         _ => throw new ArgumentOutOfRangeException(nameof(measure)),
     };
 
@@ -101,6 +107,8 @@ public sealed class ScenarioSpec
                 RunKind.Late => ("SCHEDULED", "Late", -60.0),
                 RunKind.LateDirect => ("SCHEDULED", "Late", -600.0),
                 RunKind.Future => ("SCHEDULED", "Scheduled", 86400.0),
+                RunKind.Soon => ("SCHEDULED", "Scheduled", 300.0),
+                RunKind.Ahead => ("SCHEDULED", "Scheduled", 1200.0),
                 RunKind.AwaitingRetry => ("SCHEDULED", "AwaitingRetry", -60.0),
                 RunKind.AwaitingConcurrencySlot => ("SCHEDULED", "AwaitingConcurrencySlot", -60.0),
                 RunKind.Pending => ("PENDING", "Pending", 0.0),
@@ -196,6 +204,8 @@ public sealed class ScenarioSpec
             RunKind.Late => Scheduled("Scheduled", now.AddSeconds(-60)),
             RunKind.LateDirect => Scheduled("Late", now.AddMinutes(-10)),
             RunKind.Future => Scheduled("Scheduled", now.AddDays(1)),
+            RunKind.Soon => Scheduled("Scheduled", now.AddMinutes(5)),
+            RunKind.Ahead => Scheduled("Scheduled", now.AddMinutes(20)),
             RunKind.AwaitingRetry => Scheduled("AwaitingRetry", now.AddSeconds(-60)),
             RunKind.AwaitingConcurrencySlot => Scheduled("AwaitingConcurrencySlot", now.AddSeconds(-60)),
             RunKind.Pending => new JsonObject { ["type"] = "PENDING", ["name"] = "Pending" },

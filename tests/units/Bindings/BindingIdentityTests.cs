@@ -81,8 +81,10 @@ public sealed class BindingIdentityTests
             List<DesiredPolicy> policies = ScalingPolicyDocuments.Policies(spec);
             List<MetricSeries> read = policies.SelectMany(p => MetricsIn(p.PutInput).Concat(MetricsIn(p.Alarm))).Distinct().ToList();
 
-            var total = new PrefectBacklogTotal { Scope = scope.ToString(), ResourceId = spec.ResourceId, Measure = measure, Count = 7, Timestamp = Now.AddSeconds(-2) };
-            List<BacklogMetricDatum> written = BindingData.Build(spec.Binding, new[] { total }, desiredTasks: 2, spec.Metric, Now);
+            // The publisher always counts InFlight beside the policy's measure (the busy guard reads it).
+            var totals = new[] { measure, BacklogMeasure.InFlight }.Distinct()
+                .Select(m => new PrefectBacklogTotal { Scope = scope.ToString(), ResourceId = spec.ResourceId, Measure = m, Count = 7, Timestamp = Now.AddSeconds(-2) });
+            List<BacklogMetricDatum> written = BindingData.Build(spec.Binding, totals, desiredTasks: 2, spec.Metric, Now);
             List<MetricSeries> publishes = written.Select(d => new MetricSeries(d.Namespace, d.MetricName, d.Dimensions)).ToList();
 
             Assert.NotEmpty(read);
@@ -92,7 +94,10 @@ public sealed class BindingIdentityTests
             {
                 new KeyValuePair<string, string>("ClusterName", "prod"), new KeyValuePair<string, string>("ServiceName", "agent"),
             }), read[0]);
-            Assert.Equal(kind == ScalingPolicyKind.BacklogPerTask ? 2 : 1, read.Count);
+            // The backlog, the desired tasks and the busy guard's InFlight and UnprotectedInFlight (InFlight once when
+            // it is the policy's own measure under its own name).
+            Assert.Equal(measure == BacklogMeasure.InFlight && metricName == null ? 3 : 4, read.Count);
+            Assert.Contains(BindingSeries.UnprotectedInFlight(spec.Metric, spec.Binding.Cluster, spec.Binding.Service), read);
             // The engine's own list (what Set checks for data) is exactly these series.
             Assert.Equal(read, ScalingPolicyDocuments.SeriesRead(policies));
             // The data carry the resolution the alarms need: sub-minute periods only on high-resolution data.
@@ -116,7 +121,7 @@ public sealed class BindingIdentityTests
             foreach (BindingScope publisherScope in new[] { withPool, withoutPool })
             {
                 List<BacklogMetricDatum> written = BindingData.Build(new ServiceBinding("prod", "agent", publisherScope),
-                    new[] { new PrefectBacklogTotal { Measure = BacklogMeasure.Late, Count = 1, Timestamp = Now } }, 1, options, Now);
+                    new[] { BacklogMeasure.Late, BacklogMeasure.InFlight }.Select(m => new PrefectBacklogTotal { Measure = m, Count = 1, Timestamp = Now }), 1, options, Now);
                 Assert.All(a, s => Assert.Contains(s, written.Select(d => new MetricSeries(d.Namespace, d.MetricName, d.Dimensions))));
             }
         }

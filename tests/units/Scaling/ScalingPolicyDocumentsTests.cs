@@ -68,7 +68,9 @@ public sealed class ScalingPolicyDocumentsTests
     [InlineData(true, "ExactCapacity", 2)]
     public void Step_scaling_in_waits_for_periods_without_backlog(bool toMinimum, string adjustmentType, int adjustment)
     {
+        // The scale-in of the first release, as -AllowBusyScaleIn keeps it (BusyGuardDocumentsTests: the guarded one).
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.StepScaling);
+        spec.AllowBusyScaleIn = true;
         spec.MinCapacity = 2;
         spec.ScaleInToMinimum = toMinimum;
         spec.ScaleInAfterPeriods = 7;
@@ -94,7 +96,8 @@ public sealed class ScalingPolicyDocumentsTests
     {
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.BacklogPerTask);
         List<DesiredPolicy> policies = ScalingPolicyDocuments.Policies(spec);
-        Assert.Equal(new[] { spec.BaseName, spec.BaseName + ":wake" }, policies.Select(p => p.Name));
+        // And the busy guard's scale-in (BusyGuardDocumentsTests).
+        Assert.Equal(new[] { spec.BaseName, spec.BaseName + ":wake", spec.BaseName + ":in" }, policies.Select(p => p.Name));
 
         Same("""
             {"Metrics":[

@@ -159,8 +159,9 @@ public sealed class SimulationTests
     [Fact]
     public void Scale_in_stops_the_newest_task_and_interrupts_the_runs_inside()
     {
-        // Late-count scaling sees no backlog while runs run, so it scales in under them.
+        // Late-count scaling without the busy guard sees no backlog while runs run, so it scales in under them.
         ScalingPolicySpec spec = Spec(ScalingPolicyKind.StepScaling);
+        spec.AllowBusyScaleIn = true;
         PrefectScalingSimulation result = ScalingSimulator.Simulate(SimulatedPolicy.FromSpec(spec), new SimulationEnvironment(), Burst(4, 60), "long");
         Assert.True(result.RunsInterrupted > 0);
         Assert.Equal(4, result.Runs);
@@ -168,6 +169,7 @@ public sealed class SimulationTests
         // Tracking the runs in flight keeps the tasks while they run.
         ScalingPolicySpec running = Spec(ScalingPolicyKind.StepScaling);
         running.Measure = BacklogMeasure.Running;
+        running.AllowBusyScaleIn = true;
         Assert.Equal(0, ScalingSimulator.Simulate(SimulatedPolicy.FromSpec(running), new SimulationEnvironment { InitialTasks = 4 }, Burst(4, 60), "long").RunsInterrupted);
     }
 

@@ -80,7 +80,10 @@ public sealed class PublisherDashboardTests
         Assert.Equal(ownAlarms.Select(a => (string)a!["AlarmArn"]!).Order(StringComparer.Ordinal), stepFacts.AlarmArns.Order(StringComparer.Ordinal));
         JsonArray trackingAlarms = (await aws.InvokeAsync(CW.DescribeAlarms, new JsonObject { ["AlarmNamePrefix"] = "TargetTracking-service/" + plainCluster + "/agent-" }, _log, default))!["MetricAlarms"]!.AsArray();
         Assert.NotEmpty(trackingAlarms);
-        Assert.Equal(trackingAlarms.Select(a => (string)a!["AlarmArn"]!).Order(StringComparer.Ordinal), trackingFacts.AlarmArns.Order(StringComparer.Ordinal));
+        // And the busy guard's scale-in alarm, the module's own.
+        JsonArray guardAlarms = (await aws.InvokeAsync(CW.DescribeAlarms, new JsonObject { ["AlarmNamePrefix"] = ScalingNames.ServiceHead(plainCluster, "agent") }, _log, default))!["MetricAlarms"]!.AsArray();
+        Assert.Single(guardAlarms);
+        Assert.Equal(trackingAlarms.Concat(guardAlarms).Select(a => (string)a!["AlarmArn"]!).Order(StringComparer.Ordinal), trackingFacts.AlarmArns.Order(StringComparer.Ordinal));
 
         AwsChange put = Assert.Single(DashboardChanges(installer.PlanInstall(spec, before)));
         Assert.Equal("Create CloudWatch dashboard (2 binding(s)): " + _p, put.ToString());

@@ -101,7 +101,8 @@ public sealed class ScalingOwnershipTests
         Assert.All(state.Alarms, a => Assert.StartsWith("PrefectScaling/" + left + "/c/", (string)a["AlarmName"]!));
         await ApplyAsync(planner.PlanRemove(state, null, deregisterTarget: false));
 
-        Assert.Equal(3, (await PolicyNamesAsync(aws, right, "b-c")).Count);
+        // The guarded target tracking (tracking and ":in") and the first release's two.
+        Assert.Equal(4, (await PolicyNamesAsync(aws, right, "b-c")).Count);
         Assert.Equal(2, (await AlarmNamesAsync(aws, ScalingNames.LegacyServicePrefix(right, "b-c"))).Count);
         Assert.Empty(await AlarmNamesAsync(aws, ScalingNames.ServiceHead(left, "c")));
     }
@@ -153,8 +154,9 @@ public sealed class ScalingOwnershipTests
             EcsScalingPlanner.ReplacedScopes(pool, before));
         await ApplyAsync(planner.PlanSet(pool, before));
 
-        Assert.Equal(new[] { pool.BaseName, pool.BaseName + ":wake" }, await PolicyNamesAsync(aws, cluster, "agent"));
-        Assert.Equal(new[] { pool.BaseName + ":wake" }, await AlarmNamesAsync(aws, ScalingNames.ServiceHead(cluster, "agent")));
+        // Backlog per task: tracking, its wake policy and the busy guard's scale-in.
+        Assert.Equal(new[] { pool.BaseName, pool.BaseName + ":in", pool.BaseName + ":wake" }, await PolicyNamesAsync(aws, cluster, "agent"));
+        Assert.Equal(new[] { pool.BaseName + ":in", pool.BaseName + ":wake" }, await AlarmNamesAsync(aws, ScalingNames.ServiceHead(cluster, "agent")));
         Assert.Empty(await AlarmNamesAsync(aws, ScalingNames.LegacyServicePrefix(cluster, "agent")));
         EcsScalingState after = await planner.ReadAsync(cluster, "agent", _log, default);
         Assert.Empty(planner.PlanSet(pool, after));

@@ -31,9 +31,10 @@ public sealed class ScalingStatusReaderTests
         foreach (AwsChange change in planner.PlanSet(spec, await planner.ReadAsync(spec.Cluster, spec.Service, _log, default))) await change.Apply(_log, default);
     }
 
-    // A queue of the test's own: the series a policy reads must hold only this test's data.
+    // A queue of the test's own: the series a policy reads must hold only this test's data. The policies as they are
+    // without the busy guard (-AllowBusyScaleIn): BusyGuardTests reads the guard's status.
     private ScalingPolicySpec Spec(ScalingPolicyKind kind, int max = 4, double target = 2) =>
-        new() { Cluster = _cluster, Service = "agent", Scope = BindingScope.From(null, new[] { "etl-" + _cluster }), MinCapacity = 0, MaxCapacity = max, Kind = kind, TargetValue = target };
+        new() { Cluster = _cluster, Service = "agent", Scope = BindingScope.From(null, new[] { "etl-" + _cluster }), MinCapacity = 0, MaxCapacity = max, Kind = kind, TargetValue = target, AllowBusyScaleIn = true };
 
     private async Task PublishAsync(AwsContext aws, MetricSeries series, params (double Value, int SecondsAgo)[] data) =>
         await new MetricPublisher(aws).PublishAsync(data.Select(d => BindingSeries.Datum(series, d.Value, _now.AddSeconds(-d.SecondsAgo), 60)).ToList(), _log, default);
