@@ -10,6 +10,7 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 using PrefectScaling.Prefect;
+using PrefectScaling.Protection;
 
 namespace PrefectScaling.Publisher
 {
@@ -50,6 +51,9 @@ namespace PrefectScaling.Publisher
         /// <summary>Why nothing was published for it: a Prefect read, an ECS read, or a missing service.</summary>
         public Exception? Failure { get; }
 
+        /// <summary>With -ProtectBusyTasks: the tasks it protected and released, and the runs left unprotected.</summary>
+        public BindingProtection? Protection { get; internal set; }
+
         public override string ToString() => Binding.ResourceId + (Failure == null ? ": " + Data.Count + " data" : ": " + Failure.Message);
     }
 
@@ -69,6 +73,7 @@ namespace PrefectScaling.Publisher
         private readonly PublisherConfiguration _configuration;
         private readonly PrefectConnection _prefect;
         private readonly AwsContext _aws;
+        private readonly TaskProtector? _protector;
         private IReadOnlyList<ServiceBinding>? _bindings;
 
         public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws)
@@ -76,6 +81,8 @@ namespace PrefectScaling.Publisher
             _configuration = configuration;
             _prefect = prefect;
             _aws = aws;
+            // One protector per cycle object: it remembers which tasks it protected, to release only those.
+            if (configuration.ProtectBusyTasks) _protector = new TaskProtector();
         }
 
         /// <summary>The Prefect connection settings, with the secret read from the SSM SecureString parameter.</summary>
@@ -124,7 +131,7 @@ namespace PrefectScaling.Publisher
             int requestsBefore = _prefect.Client.RequestCount;
             PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
             PublisherCycleResult result = _configuration.UsesBindings
-                ? await BindingsCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false)
+                ? await BindingsCycleAsync(deadline, publish, log, cancellationToken).ConfigureAwait(false)
                 : await QueuesCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false);
 
             // A chained sample is published at its due time, so that samples of one minute never share a timestamp.
@@ -148,7 +155,7 @@ namespace PrefectScaling.Publisher
 
         // ---- a publisher of bindings ----
 
-        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, bool publish, IEngineLog log, CancellationToken cancellationToken)
         {
             // Read from SSM once per execution environment: a new stamp in the environment means new environments.
             IReadOnlyList<ServiceBinding> bindings = _configuration.Bindings.Count > 0
@@ -165,6 +172,9 @@ namespace PrefectScaling.Publisher
             // Only the services whose backlog was read are asked for their tasks.
             List<ServiceBinding> readable = bindings.Where(b => totalsOf[b.Scope].Failure == null && (!perQueue.TryGetValue(b.Scope, out ScopeCounts? c) || c.Failure == null)).ToList();
             Dictionary<string, (int? Desired, Exception? Failure)> tasks = await ReadDesiredTasksAsync(_aws, readable, log, cancellationToken).ConfigureAwait(false);
+            Dictionary<string, BindingProtection> protection = _protector == null
+                ? new Dictionary<string, BindingProtection>(StringComparer.Ordinal)
+                : await ProtectAsync(readable.Where(b => tasks[b.ResourceId].Failure == null).ToList(), deadline, publish, log, cancellationToken).ConfigureAwait(false);
 
             DateTime now = DateTime.UtcNow;
             var outcomes = new List<BindingOutcome>();
@@ -182,9 +192,15 @@ namespace PrefectScaling.Publisher
                     continue;
                 }
 
-                List<BacklogMetricDatum> data = BindingData.Build(binding, read.Totals, desired!.Value, _configuration.Metric, now);
+                protection.TryGetValue(binding.ResourceId, out BindingProtection? guarded);
+                double? unprotectedInFlight = guarded?.UnprotectedInFlight(read.Totals.Where(t => t.Measure == BacklogMeasure.InFlight).Select(t => (double?)t.Count).FirstOrDefault());
+                // The InFlight total read only for protection is not published as a backlog of its own.
+                List<BacklogMetricDatum> data = BindingData.Build(binding, read.Totals.Where(t => _configuration.Measures.Contains(t.Measure)), desired!.Value, _configuration.Metric, now);
+                // Until BindingData publishes this series itself (with the InFlight total when null), it is added here.
+                if (unprotectedInFlight is double unprotected)
+                    data.Add(BindingSeries.Datum(BindingSeries.UnprotectedInFlight(_configuration.Metric, binding.Cluster, binding.Service), unprotected, now, _configuration.Metric.StorageResolution));
                 if (queues != null) data.AddRange(PerQueueData(binding, queues.Counts!, desired.Value, now, perQueueData));
-                outcomes.Add(new BindingOutcome(binding, data, null));
+                outcomes.Add(new BindingOutcome(binding, data, null) { Protection = guarded });
             }
 
             List<BacklogMetricDatum> all = outcomes.SelectMany(o => o.Data).ToList();
@@ -197,6 +213,25 @@ namespace PrefectScaling.Publisher
                 Data = all,
                 Bindings = outcomes,
             };
+        }
+
+        /// <summary>With -ProtectBusyTasks: each binding's in-flight runs (one read per scope), tied to its service's tasks,
+        /// the busy ones protected and this publisher's idle ones released (<see cref="TaskProtector"/>). A failure is
+        /// that binding's protection's, never the cycle's: its runs then all count as unprotected.</summary>
+        private async Task<Dictionary<string, BindingProtection>> ProtectAsync(IReadOnlyList<ServiceBinding> bindings, PrefectDeadline deadline, bool apply, IEngineLog log, CancellationToken cancellationToken)
+        {
+            var result = new Dictionary<string, BindingProtection>(StringComparer.Ordinal);
+            if (bindings.Count == 0) return result;
+            List<BindingScope> scopes = bindings.Select(b => b.Scope).Distinct().ToList();
+            var reader = new InFlightRunReader(_prefect);
+            var runs = await reader.ReadAsync(scopes, TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds), log, cancellationToken, deadline).ConfigureAwait(false);
+            var runsOf = scopes.Zip(runs, (scope, read) => (scope, read)).ToDictionary(p => p.scope, p => p.read);
+            foreach (ServiceBinding binding in bindings.OrderBy(b => b.ResourceId, StringComparer.Ordinal))
+            {
+                var read = runsOf[binding.Scope];
+                result[binding.ResourceId] = await _protector!.ProtectAsync(_aws, binding, read.Runs, read.Failure, apply, log, cancellationToken).ConfigureAwait(false);
+            }
+            return result;
         }
 
         /// <summary>A scope's counts per queue and measure, or why they cannot be read.</summary>
@@ -221,7 +256,8 @@ namespace PrefectScaling.Publisher
         {
             var options = new BindingTotalsOptions
             {
-                Measures = _configuration.Measures.Distinct().ToList(),
+                // Task protection needs the InFlight total: it also counts the runs about to be claimed.
+                Measures = _configuration.Measures.Concat(_configuration.ProtectBusyTasks ? new[] { BacklogMeasure.InFlight } : Array.Empty<BacklogMeasure>()).Distinct().ToList(),
                 VerifiedScopeMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
             };
             BindingTotalsResult read = await _prefect.Totals.ReadAsync(scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);

@@ -42,6 +42,9 @@ namespace PrefectScaling.Publisher
         /// whose per-queue series its policies may read).</summary>
         public bool? PerQueueSeries { get; set; }
 
+        /// <summary>-ProtectBusyTasks as given; null: as installed (off for a new publisher).</summary>
+        public bool? ProtectBusyTasks { get; set; }
+
         /// <summary>The deployment zip (the module ships it).</summary>
         public byte[] Package { get; set; } = Array.Empty<byte>();
 
@@ -101,6 +104,10 @@ namespace PrefectScaling.Publisher
             }
             if (Configuration.Bindings.Count > 0 && PerQueueSeries == null)
                 PerQueueSeries = installed?.UsesBindings == true ? installed.PerQueueSeries : firstRelease;
+            if (Configuration.Bindings.Count > 0 && ProtectBusyTasks == null)
+                ProtectBusyTasks = installed?.UsesBindings == true && installed.ProtectBusyTasks;
+            if (Configuration.Bindings.Count == 0 && ProtectBusyTasks == true)
+                throw new ArgumentException("-ProtectBusyTasks goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
             if (Configuration.Bindings.Count == 0 && PerQueueSeries == true)
                 throw new ArgumentException("-PerQueueSeries goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
             Validate();
@@ -145,6 +152,9 @@ namespace PrefectScaling.Publisher
             Configuration.SecretParameter = Configuration.SecretKind == PublisherSecretKind.None ? null : Names.SecretParameterName;
             Configuration.BindingsPath = Configuration.Bindings.Count > 0 ? Names.BindingsPath : null;
             if (Configuration.Bindings.Count > 0) Configuration.PerQueueSeries = PerQueueSeries ?? false;
+            if (Configuration.Bindings.Count > 0) Configuration.ProtectBusyTasks = ProtectBusyTasks ?? false;
+            else if (ProtectBusyTasks == true && !KeepInstalledBindings)
+                throw new ArgumentException("-ProtectBusyTasks goes with bindings (-Cluster and -Service, or -BindingFile): it protects the tasks of the bound services.");
             else if (PerQueueSeries == true && !KeepInstalledBindings)
                 throw new ArgumentException("-PerQueueSeries goes with bindings (-Cluster and -Service, or -BindingFile): a publisher without them publishes per-queue series anyway.");
             Configuration.Validate();

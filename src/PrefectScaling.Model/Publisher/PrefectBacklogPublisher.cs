@@ -25,6 +25,9 @@ namespace PrefectScaling.Publisher
 
         /// <summary>A publisher of bindings also publishes a series per queue.</summary>
         public bool PerQueueSeries { get; set; }
+
+        /// <summary>A publisher of bindings protects its services' busy tasks from scale-in (-ProtectBusyTasks).</summary>
+        public bool ProtectBusyTasks { get; set; }
         public string? Measures { get; set; }
         public string? Namespace { get; set; }
         public int? SampleIntervalSeconds { get; set; }

@@ -47,6 +47,10 @@ namespace PrefectScaling.Commands
                         Scope = b.Binding.Scope.ToString(),
                         DataPoints = b.Data.Count,
                         Problem = b.Failure?.Message,
+                        ProtectedTasks = b.Protection?.ProtectedTasks.ToArray(),
+                        ReleasedTasks = b.Protection?.ReleasedTasks.ToArray(),
+                        UnprotectedRuns = b.Protection?.UnprotectedRuns.Select(u => u.Run + ": " + u.Why).ToArray(),
+                        ProtectionProblem = b.Protection?.Failure?.Message,
                     }).ToList();
                     problems.AddRange(cycle.FailedBindings.Select(b => "The binding of " + b.Binding.ResourceId + " published nothing: " + b.Failure!.Message));
                     result.Queues = cycle.Queues;
