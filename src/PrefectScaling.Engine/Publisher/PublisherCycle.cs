@@ -77,12 +77,18 @@ namespace PrefectScaling.Publisher
         private IReadOnlyList<ServiceBinding>? _bindings;
 
         public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws)
+            : this(configuration, prefect, aws, null)
+        {
+        }
+
+        /// <param name="protector">With -ProtectBusyTasks, the protector to use (null: a new one with the default
+        /// expiry). One per cycle object: it remembers which tasks it protected, to release only those.</param>
+        public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws, TaskProtector? protector)
         {
             _configuration = configuration;
             _prefect = prefect;
             _aws = aws;
-            // One protector per cycle object: it remembers which tasks it protected, to release only those.
-            if (configuration.ProtectBusyTasks) _protector = new TaskProtector();
+            if (configuration.ProtectBusyTasks) _protector = protector ?? new TaskProtector();
         }
 
         /// <summary>The Prefect connection settings, with the secret read from the SSM SecureString parameter.</summary>
