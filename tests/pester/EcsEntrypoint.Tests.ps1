@@ -79,7 +79,7 @@ Describe 'prefect-ecs-entrypoint.py' {
         finally { Stop-Run $run }
     }
 
-    It 'keeps the task protected while a flow runs past the idle grace, and does not touch protection with no flow at all' {
+    It 'leaves protection alone while no flow runs, and keeps the --name a worker was given' {
         $run = Start-Entrypoint -TaskId 'idle-task' -Command @($FakeWorker, 'worker', 'start', '--pool', 'p', '--name', 'mine') -Settings @{
             PREFECT_ECS_PROTECT_MINUTES = '2880'; PREFECT_ECS_IDLE_GRACE_SECONDS = '0'; PREFECT_ECS_POLL_SECONDS = '0.2'
             FAKE_FLOW_AFTER = '3600'
