@@ -51,7 +51,7 @@ Describe 'prefect-ecs-entrypoint.py' {
     }
 
     It 'names the worker after its task, protects the task while a flow runs, renews it, releases it once idle, and forwards signals' {
-        $run = Start-Entrypoint -TaskId '0f1e2d3c4b5a69788796a5b4c3d2e1f0' -Command @($FakeWorker, 'worker', 'start', '--pool', 'p', '--limit', '2') -Settings @{
+        $run = Start-Entrypoint -TaskId '0f1e2d3c4b5a69788796a5b4c3d2e1f0' -Command @('python3', $FakeWorker, 'worker', 'start', '--pool', 'p', '--limit', '2') -Settings @{
             PREFECT_ECS_PROTECT_MINUTES = '5'; PREFECT_ECS_RENEW_SECONDS = '1'; PREFECT_ECS_IDLE_GRACE_SECONDS = '1'; PREFECT_ECS_POLL_SECONDS = '0.2'
             FAKE_FLOW_AFTER = '1'; FAKE_FLOW_SECONDS = '4'
         }
@@ -80,7 +80,7 @@ Describe 'prefect-ecs-entrypoint.py' {
     }
 
     It 'leaves protection alone while no flow runs, and keeps the --name a worker was given' {
-        $run = Start-Entrypoint -TaskId 'idle-task' -Command @($FakeWorker, 'worker', 'start', '--pool', 'p', '--name', 'mine') -Settings @{
+        $run = Start-Entrypoint -TaskId 'idle-task' -Command @('python3', $FakeWorker, 'worker', 'start', '--pool', 'p', '--name', 'mine') -Settings @{
             PREFECT_ECS_PROTECT_MINUTES = '2880'; PREFECT_ECS_IDLE_GRACE_SECONDS = '0'; PREFECT_ECS_POLL_SECONDS = '0.2'
             FAKE_FLOW_AFTER = '3600'
         }
@@ -98,7 +98,7 @@ Describe 'prefect-ecs-entrypoint.py' {
     }
 
     It 'refuses a protection length ECS would refuse, before starting anything' {
-        $run = Start-Entrypoint -TaskId 't' -Command @($FakeWorker, 'worker', 'start') -Settings @{ PREFECT_ECS_PROTECT_MINUTES = '2881' }
+        $run = Start-Entrypoint -TaskId 't' -Command @('python3', $FakeWorker, 'worker', 'start') -Settings @{ PREFECT_ECS_PROTECT_MINUTES = '2881' }
         try {
             $run.Process.WaitForExit(60000) | Should -BeTrue
             $run.Process.ExitCode | Should -Not -Be 0

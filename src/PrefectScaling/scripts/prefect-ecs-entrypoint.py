@@ -166,7 +166,11 @@ def main(argv):
         log("no ECS_AGENT_URI: running without task protection")
     become_subreaper()
 
-    child = subprocess.Popen(command)
+    try:
+        child = subprocess.Popen(command)
+    except OSError as error:
+        log("cannot start %s: %s" % (command[0], error))
+        return 127
     for name in FORWARDED:
         signal.signal(getattr(signal, name), lambda number, _frame: child.send_signal(number))
 
