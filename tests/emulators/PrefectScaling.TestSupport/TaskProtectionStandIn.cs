@@ -77,6 +77,13 @@ public sealed class TaskProtectionStandIn : IAsyncDisposable
         return state["calls"]!.AsArray().Select(c => ((string)c!["operation"]!, c["request"]!.AsObject())).ToList();
     }
 
+    /// <summary>The next <paramref name="times"/> calls of an operation answer every task as a failure with that reason.</summary>
+    public async Task RefuseTasksAsync(string operation, string reason, int times = 1)
+    {
+        using var body = new StringContent(new JsonObject { ["operation"] = operation, ["reason"] = reason, ["times"] = times }.ToJsonString(), Encoding.UTF8, "application/json");
+        (await _http.PostAsync(Url + "/_protection/faults", body)).EnsureSuccessStatusCode();
+    }
+
     /// <summary>The next <paramref name="times"/> calls of an operation fail with that error.</summary>
     public async Task FailAsync(string operation, string code = "ServerException", int status = 500, int times = 1)
     {

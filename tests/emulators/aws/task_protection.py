@@ -11,7 +11,8 @@ A protection runs out at its expiry. Every request to the two operations must ca
 recomputes to the same value with the credentials in STANDIN_ACCESS_KEY / STANDIN_SECRET_KEY (default testing).
 
 For tests: GET /_protection answers the state and the calls so far; POST /_protection/faults with
-{"operation": ..., "code": ..., "status": ..., "times": n} makes the next n calls of an operation fail;
+{"operation": ..., "code": ..., "status": ..., "times": n} makes the next n calls of an operation fail, and with
+{"operation": ..., "reason": "DEPLOYMENT_BLOCKED", "times": n} answer 200 with every task in failures instead;
 DELETE /_protection/faults clears them. Prints its URL on the first line of stdout.
 
 usage: task_protection.py UPSTREAM_URL [PARENT_PID]"""
@@ -248,6 +249,9 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 calls.append({"operation": operation, "request": request})
             fault = take_fault(operation)
+            if fault and fault.get("reason"):
+                failures = [{"arn": t, "reason": fault["reason"], "detail": fault.get("message", "")} for t in request.get("tasks") or []]
+                return self._send(200, {"protectedTasks": [], "failures": failures})
             if fault:
                 raise ApiError(fault.get("status", 500), fault.get("code", "ServerException"), fault.get("message", "Injected failure."))
             answer = update(request, headers) if operation == "UpdateTaskProtection" else get(request, headers)
