@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using PrefectScaling.Aws;
 using PrefectScaling.Prefect;
+using PrefectScaling.Protection;
 
 namespace PrefectScaling.Publisher
 {
@@ -117,25 +118,25 @@ namespace PrefectScaling.Publisher
             if (protections.Count == 0) return;
             // The latest sample's state of each binding.
             var latest = protections.GroupBy(p => p.Binding.ResourceId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-            w.WriteNumber("protectedTasks", latest.Sum(p => p.ProtectedTasks.Count));
-            w.WriteNumber("releasedTasks", protections.Sum(p => p.ReleasedTasks.Count));
-            w.WriteNumber("unprotectedRuns", latest.Sum(p => p.UnprotectedRuns.Count));
-            w.WriteStartArray("unprotected");
+            w.WriteNumber(ProtectionLogLine.ProtectedTasks, latest.Sum(p => p.ProtectedTasks.Count));
+            w.WriteNumber(ProtectionLogLine.ReleasedTasks, protections.Sum(p => p.ReleasedTasks.Count));
+            w.WriteNumber(ProtectionLogLine.UnprotectedRuns, latest.Sum(p => p.UnprotectedRuns.Count));
+            w.WriteStartArray(ProtectionLogLine.Unprotected);
             foreach (var p in latest)
             {
                 foreach (var (run, why) in p.UnprotectedRuns.Take(MaxUnprotectedListed))
                 {
                     w.WriteStartObject();
-                    w.WriteString("binding", p.Binding.ResourceId);
-                    w.WriteString("run", run.Id);
-                    w.WriteString("why", why);
+                    w.WriteString(ProtectionLogLine.Binding, p.Binding.ResourceId);
+                    w.WriteString(ProtectionLogLine.Run, run.Id);
+                    w.WriteString(ProtectionLogLine.Why, why);
                     w.WriteEndObject();
                 }
                 if (p.Failure != null)
                 {
                     w.WriteStartObject();
-                    w.WriteString("binding", p.Binding.ResourceId);
-                    w.WriteString("why", "protection failed: " + p.Failure.Message);
+                    w.WriteString(ProtectionLogLine.Binding, p.Binding.ResourceId);
+                    w.WriteString(ProtectionLogLine.Why, "protection failed: " + p.Failure.Message);
                     w.WriteEndObject();
                 }
             }

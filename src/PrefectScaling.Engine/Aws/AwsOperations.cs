@@ -161,6 +161,11 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteLogGroup = AwsOperation.Json(S, "DeleteLogGroup");
             public static readonly AwsOperation PutRetentionPolicy = AwsOperation.Json(S, "PutRetentionPolicy");
             public static readonly AwsOperation DescribeLogGroups = AwsOperation.Json(S, "DescribeLogGroups");
+            /// <summary>Input logGroupName, startTime (epoch ms), filterPattern, limit, nextToken; answers events (timestamp, message).</summary>
+            public static readonly AwsOperation FilterLogEvents = AwsOperation.Json(S, "FilterLogEvents");
+            /// <summary>Tests only: what the function's runtime writes.</summary>
+            public static readonly AwsOperation CreateLogStream = AwsOperation.Json(S, "CreateLogStream");
+            public static readonly AwsOperation PutLogEvents = AwsOperation.Json(S, "PutLogEvents");
             /// <summary>Input member resourceArn (a log group's ARN without ":*"); answers tags (a map).</summary>
             public static readonly AwsOperation ListTagsForResource = AwsOperation.Json(S, "ListTagsForResource");
         }
