@@ -12,7 +12,7 @@ Describe 'A publisher that protects busy tasks, on moto' {
         $name = 'prefect-backlog-publisher'
 
         function Invoke-Cli { Invoke-AwsCli -EndpointUrl $moto.Url @args }
-        function Get-Mutation { @(Get-AwsCapturedRequest $proxy | Where-Object { $_.Action -notmatch '^(Describe|List|Get)' -and $_.Method -ne 'GET' }) }
+        function Get-Mutation { @(Get-AwsCapturedRequest $proxy | Where-Object { $_.Action -notmatch '^(Describe|List|Get|Filter)' -and $_.Method -ne 'GET' }) }
         function Get-Statement {
             $policy = (Invoke-Cli iam get-role-policy --role-name "$name-role" --policy-name PrefectScalingPublisher).PolicyDocument
             if ($policy -is [string]) { $policy = [uri]::UnescapeDataString($policy) | ConvertFrom-Json }
@@ -59,6 +59,23 @@ Describe 'A publisher that protects busy tasks, on moto' {
         (Get-Statement).Sid | Should -Not -Contain 'ListBoundClusterTasks'
         (Get-Statement).Sid | Should -Not -Contain 'ProtectBoundClusterTasks'
         (Get-Statement | ConvertTo-Json -Depth 10) | Should -Not -Match 'TaskProtection|ecs:ListTasks'
+    }
+
+    It 'Get-PrefectBacklogPublisher shows each binding''s unprotected runs from the function''s latest report in its log' {
+        $null = Install-PrefectBacklogPublisher @aws @prefectSettings -Cluster prod -Service workers -WorkPool k8s -ProtectBusyTasks
+        (Get-PrefectBacklogPublisher @aws).ProtectionReportedAt | Should -BeNullOrEmpty
+        # Two reports as the function logs them (see ProtectionReportTests): the later one is shown.
+        $group = "/aws/lambda/$name"
+        Invoke-Cli logs create-log-stream --log-group-name $group --log-stream-name 'stream-1' | Out-Null
+        $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+        $older = '{"level":"info","event":"published","unprotectedRuns":1,"unprotected":[{"binding":"service/prod/workers","run":"old-run","why":"old"}]}'
+        $latest = '{"level":"info","event":"published","protectedTasks":1,"releasedTasks":0,"unprotectedRuns":1,"unprotected":[{"binding":"service/prod/workers","run":"3c1d","why":"it is PENDING and has no infrastructure_pid yet"}]}'
+        $events = ConvertTo-Json -Compress @(@{ timestamp = $now - 60000; message = $older }, @{ timestamp = $now; message = $latest })
+        Invoke-Cli logs put-log-events --log-group-name $group --log-stream-name 'stream-1' --log-events $events | Out-Null
+        $described = Get-PrefectBacklogPublisher @aws
+        $described.ProtectBusyTasks | Should -BeTrue
+        $described.ProtectionReportedAt | Should -Not -BeNullOrEmpty
+        $described.Bindings[0].UnprotectedRuns | Should -Be @('run 3c1d: it is PENDING and has no infrastructure_pid yet')
     }
 
     It 'refuses it without bindings before anything changes' {
