@@ -138,7 +138,8 @@ public abstract class RealTaskProtectionTests : RealServerTests, IAsyncLifetime
 
         PublisherCycleResult first = await cycle.RunOnceAsync(new TestLog(), default);
         BindingProtection protection = first.Bindings.Single().Protection!;
-        Output.WriteLine(Fixture.Server + ": " + protection + "; " + string.Join("; ", protection.Mappings));
+        Output.WriteLine(Fixture.Server + ": " + protection + "; " + string.Join("; ", protection.Mappings) + "; " + first.PrefectRequests + " Prefect request(s), " +
+            (await _standIn.CallsAsync()).Count + " protection call(s), " + first.DurationMs.ToString("0") + " ms");
         Assert.Null(protection.Failure);
         Assert.Equal(new[] { tasks[0].Arn, tasks[1].Arn }.OrderBy(x => x, StringComparer.Ordinal), (await _standIn.ProtectedAsync()).Keys.OrderBy(x => x, StringComparer.Ordinal));
         Assert.Equal(Fixture.Server.IsV3 ? RunTaskLink.WorkerName : RunTaskLink.Hostname, protection.Mappings.Single(m => m.Run.Id == a).Link);
