@@ -53,6 +53,9 @@ namespace PrefectScaling.Commands
                         ProtectionProblem = b.Protection?.Failure?.Message,
                     }).ToList();
                     problems.AddRange(cycle.FailedBindings.Select(b => "The binding of " + b.Binding.ResourceId + " published nothing: " + b.Failure!.Message));
+                    // A run that cannot be tied to a task is a finding of the cycle; protection that cannot work at all is a fault.
+                    problems.AddRange(cycle.Bindings.Where(b => b.Protection?.Failure != null)
+                        .Select(b => "Task protection of " + b.Binding.ResourceId + " protected nothing (its in-flight runs all keep the busy guard on): " + b.Protection!.Failure!.Message));
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
                     result.DataPoints = cycle.Data.Count;
