@@ -97,6 +97,27 @@ Describe 'prefect-ecs-entrypoint.py' {
         finally { Stop-Run $run }
     }
 
+    It 'outside ECS runs the command as it is, unnamed and unprotected, and passes its exit code on' {
+        $dir = Join-Path $TestDrive 'outside'
+        $null = New-Item -ItemType Directory $dir
+        $start = [System.Diagnostics.ProcessStartInfo]::new('python3')
+        foreach ($a in @($Entrypoint, 'python3', $FakeWorker, 'worker', 'start')) { $start.ArgumentList.Add($a) }
+        $start.UseShellExecute = $false
+        foreach ($k in 'ECS_CONTAINER_METADATA_URI_V4', 'ECS_AGENT_URI') { $null = $start.Environment.Remove($k) }
+        $start.Environment['FAKE_ARGS_FILE'] = Join-Path $dir 'args.json'
+        $start.Environment['FAKE_SIGNALS_FILE'] = Join-Path $dir 'signals.txt'
+        $start.Environment['FAKE_FLOW_AFTER'] = '3600'
+        $process = [System.Diagnostics.Process]::Start($start)
+        try {
+            Wait-Until { Test-Path (Join-Path $dir 'args.json') } | Should -BeTrue
+            (Get-Content -Raw (Join-Path $dir 'args.json') | ConvertFrom-Json) | Should -Be @('worker', 'start')
+            & kill -TERM $process.Id
+            $process.WaitForExit(60000) | Should -BeTrue
+            $process.ExitCode | Should -Be 7
+        }
+        finally { if (-not $process.HasExited) { $process.Kill($true) } }
+    }
+
     It 'refuses a protection length ECS would refuse, before starting anything' {
         $run = Start-Entrypoint -TaskId 't' -Command @('python3', $FakeWorker, 'worker', 'start') -Settings @{ PREFECT_ECS_PROTECT_MINUTES = '2881' }
         try {
