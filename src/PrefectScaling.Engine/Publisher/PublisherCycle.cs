@@ -232,11 +232,22 @@ namespace PrefectScaling.Publisher
             var reader = new InFlightRunReader(_prefect);
             var runs = await reader.ReadAsync(scopes, TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds), log, cancellationToken, deadline).ConfigureAwait(false);
             var runsOf = scopes.Zip(runs, (scope, read) => (scope, read)).ToDictionary(p => p.scope, p => p.read);
-            foreach (ServiceBinding binding in bindings.OrderBy(b => b.ResourceId, StringComparer.Ordinal))
+            // A few bindings at a time: each is a ListTasks, a DescribeTasks and at most a protect and a release call.
+            using var gate = new SemaphoreSlim(ScopeConcurrency);
+            BindingProtection[] done = await Task.WhenAll(bindings.Select(async binding =>
             {
-                var read = runsOf[binding.Scope];
-                result[binding.ResourceId] = await _protector!.ProtectAsync(_aws, binding, read.Runs, read.Failure, apply, log, cancellationToken).ConfigureAwait(false);
-            }
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var read = runsOf[binding.Scope];
+                    return await _protector!.ProtectAsync(_aws, binding, read.Runs, read.Failure, apply, log, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
+            foreach (BindingProtection protection in done) result[protection.Binding.ResourceId] = protection;
             return result;
         }
 
