@@ -65,6 +65,8 @@ function Build-Module {
     Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin ($rootAssemblies + 'System.Management.Automation.dll') |
         Copy-Item -Destination $dependencies
     Copy-Item (Join-Path $Root 'src/PrefectScaling/PrefectScaling.Format.ps1xml') $ModuleOut
+    # Scripts that run elsewhere (the ECS worker entrypoint), shipped for users to copy into their images.
+    Copy-Item -Recurse (Join-Path $Root 'src/PrefectScaling/scripts') (Join-Path $ModuleOut 'scripts')
     $version = Get-ModuleVersion
     (Get-Content -Raw (Join-Path $Root 'PrefectScaling.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
         Set-Content -NoNewline -Path (Join-Path $ModuleOut 'PrefectScaling.psd1')

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using PrefectScaling.Aws;
 using PrefectScaling.Prefect;
+using PrefectScaling.Protection;
 
 namespace PrefectScaling.Publisher
 {
@@ -34,6 +35,9 @@ namespace PrefectScaling.Publisher
     /// and timestamps only, never a setting or a secret.</summary>
     internal sealed class InvocationReport
     {
+        /// <summary>Unprotected runs named per binding in one log line; the count is always exact.</summary>
+        private const int MaxUnprotectedListed = 20;
+
         private readonly bool _cold;
         private readonly InvocationOutcome _outcome;
         private readonly TimeSpan _duration;
@@ -103,6 +107,40 @@ namespace PrefectScaling.Publisher
             w.WriteString("trigger", outcome.Trigger);
             w.WriteNumber("chained", outcome.Chained);
             w.WriteNumber("dropped", outcome.Dropped);
+            WriteProtection(w, results);
+        }
+
+        /// <summary>Only what -ProtectBusyTasks did, when it is on: the tasks protected and released, and the runs left
+        /// unprotected with why (the first few of each invocation; the count is exact).</summary>
+        private static void WriteProtection(Utf8JsonWriter w, IReadOnlyList<PublisherCycleResult> results)
+        {
+            var protections = results.SelectMany(r => r.Bindings).Select(b => b.Protection).Where(p => p != null).Select(p => p!).ToList();
+            if (protections.Count == 0) return;
+            // The latest sample's state of each binding.
+            var latest = protections.GroupBy(p => p.Binding.ResourceId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+            w.WriteNumber(ProtectionLogLine.ProtectedTasks, latest.Sum(p => p.ProtectedTasks.Count));
+            w.WriteNumber(ProtectionLogLine.ReleasedTasks, protections.Sum(p => p.ReleasedTasks.Count));
+            w.WriteNumber(ProtectionLogLine.UnprotectedRuns, latest.Sum(p => p.UnprotectedRuns.Count));
+            w.WriteStartArray(ProtectionLogLine.Unprotected);
+            foreach (var p in latest)
+            {
+                foreach (var (run, why) in p.UnprotectedRuns.Take(MaxUnprotectedListed))
+                {
+                    w.WriteStartObject();
+                    w.WriteString(ProtectionLogLine.Binding, p.Binding.ResourceId);
+                    w.WriteString(ProtectionLogLine.Run, run.Id);
+                    w.WriteString(ProtectionLogLine.Why, why);
+                    w.WriteEndObject();
+                }
+                if (p.Failure != null)
+                {
+                    w.WriteStartObject();
+                    w.WriteString(ProtectionLogLine.Binding, p.Binding.ResourceId);
+                    w.WriteString(ProtectionLogLine.Why, "protection failed: " + p.Failure.Message);
+                    w.WriteEndObject();
+                }
+            }
+            w.WriteEndArray();
         }
     }
 

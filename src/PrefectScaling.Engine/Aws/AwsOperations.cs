@@ -130,6 +130,18 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation CreateCapacityProvider = AwsOperation.Json(S, "CreateCapacityProvider");
             public static readonly AwsOperation PutClusterCapacityProviders = AwsOperation.Json(S, "PutClusterCapacityProviders");
             public static readonly AwsOperation RegisterContainerInstance = AwsOperation.Json(S, "RegisterContainerInstance");
+            /// <summary>Input cluster, serviceName, desiredStatus, nextToken, maxResults (up to 100); answers taskArns, nextToken.</summary>
+            public static readonly AwsOperation ListTasks = AwsOperation.Json(S, "ListTasks");
+            /// <summary>Input cluster and tasks (up to 100); answers tasks and failures.</summary>
+            public static readonly AwsOperation DescribeTasks = AwsOperation.Json(S, "DescribeTasks");
+            /// <summary>Input cluster, tasks (up to 10), protectionEnabled, expiresInMinutes (1 to 2880); answers
+            /// protectedTasks and failures.</summary>
+            public static readonly AwsOperation UpdateTaskProtection = AwsOperation.Json(S, "UpdateTaskProtection");
+            /// <summary>Input cluster and tasks (up to 100); answers protectedTasks and failures.</summary>
+            public static readonly AwsOperation GetTaskProtection = AwsOperation.Json(S, "GetTaskProtection");
+            /// <summary>Tests only: moto starts no task for a service.</summary>
+            public static readonly AwsOperation RunTask = AwsOperation.Json(S, "RunTask");
+            public static readonly AwsOperation StopTask = AwsOperation.Json(S, "StopTask");
         }
 
         /// <summary>The queue of a sub-minute publisher's delayed samples (see Publisher/SampleChain.cs).</summary>
@@ -159,6 +171,11 @@ namespace PrefectScaling.Aws
             public static readonly AwsOperation DeleteLogGroup = AwsOperation.Json(S, "DeleteLogGroup");
             public static readonly AwsOperation PutRetentionPolicy = AwsOperation.Json(S, "PutRetentionPolicy");
             public static readonly AwsOperation DescribeLogGroups = AwsOperation.Json(S, "DescribeLogGroups");
+            /// <summary>Input logGroupName, startTime (epoch ms), filterPattern, limit, nextToken; answers events (timestamp, message).</summary>
+            public static readonly AwsOperation FilterLogEvents = AwsOperation.Json(S, "FilterLogEvents");
+            /// <summary>Tests only: what the function's runtime writes.</summary>
+            public static readonly AwsOperation CreateLogStream = AwsOperation.Json(S, "CreateLogStream");
+            public static readonly AwsOperation PutLogEvents = AwsOperation.Json(S, "PutLogEvents");
             /// <summary>Input member resourceArn (a log group's ARN without ":*"); answers tags (a map).</summary>
             public static readonly AwsOperation ListTagsForResource = AwsOperation.Json(S, "ListTagsForResource");
         }

@@ -166,6 +166,32 @@ namespace PrefectScaling.Bindings
             return slots.Select(s => s.Failure).ToList();
         }
 
+        /// <summary>What each scope is read by (its whole pools by name, its other queues by id; queue names before
+        /// 2.8), with the server's version, or why it cannot be read. The same listings and the same reuse as
+        /// <see cref="ReadAsync"/>, so a cycle that just read the totals lists nothing again.</summary>
+        public async Task<IReadOnlyList<(IReadOnlyList<RunScope>? Parts, PrefectServerVersion? Version, PrefectApiException? Failure)>> ResolvePartsAsync(
+            IReadOnlyList<BindingScope> scopes, TimeSpan maxAge, IEngineLog log, CancellationToken cancellationToken, PrefectDeadline? deadline = null)
+        {
+            if (scopes == null) throw new ArgumentNullException(nameof(scopes));
+            var slots = scopes.Select(s => new Slot(s, KeyOf(s), 0)).ToList();
+            PrefectServerVersion? version = null;
+            if (slots.Count > 0)
+            {
+                try
+                {
+                    deadline ??= Client.StartDeadline();
+                    version = await Client.GetServerVersionAsync(deadline, log, cancellationToken).ConfigureAwait(false);
+                    using var gate = new SemaphoreSlim(4);
+                    await VerifyAsync(slots, maxAge, new Reading(version, Array.Empty<BacklogMeasure>(), _clock(), deadline, gate, log, cancellationToken)).ConfigureAwait(false);
+                }
+                catch (PrefectApiException e)
+                {
+                    foreach (Slot slot in slots) slot.Fail(e);
+                }
+            }
+            return slots.Select(s => (s.Failure == null ? s.Verified?.Parts : null, s.Failure == null ? version : null, s.Failure)).ToList();
+        }
+
         // ------------------------------------------------------------------ existence
 
         /// <summary>Looks up every name of the slots not verified within <paramref name="maxAge"/>: one pool listing

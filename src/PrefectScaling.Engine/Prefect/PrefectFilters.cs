@@ -112,6 +112,21 @@ namespace PrefectScaling.Prefect
             }).ToList();
         }
 
+        /// <summary>A /flow_runs/filter body for the runs tasks are working on now (PENDING, RUNNING, CANCELLING) in
+        /// one part of a scope: the runs task protection ties to tasks.</summary>
+        public static JsonObject WorkingRunQuery(RunScope scope)
+        {
+            var flowRuns = new JsonObject { ["state"] = new JsonObject { ["type"] = AnyOf(ActiveTypes) } };
+            if (scope.Kind == RunScopeKind.QueueNames)
+            {
+                flowRuns["work_queue_name"] = AnyOf(scope.Values);
+                return new JsonObject { ["flow_runs"] = flowRuns };
+            }
+            JsonObject body = Scoped(scope);
+            body["flow_runs"] = flowRuns;
+            return body;
+        }
+
         /// <summary>The sort of a history read: oldest expected start first, as a replay consumes runs.</summary>
         public const string HistorySort = "EXPECTED_START_TIME_ASC";
 

@@ -95,6 +95,7 @@ namespace PrefectScaling.Publisher
                     info.ApiUrl = read.ApiUrl;
                     info.Scopes = read.UsesBindings ? state.StoredBindings.Count + " binding(s)" : read.Scopes.Count == 0 ? "all work queues" : string.Join("; ", read.Scopes);
                     info.PerQueueSeries = read.PerQueueSeries;
+                    info.ProtectBusyTasks = read.ProtectBusyTasks;
                     if (read.UsesBindings) problems.AddRange(BindingProblems(state, read));
                     info.Measures = string.Join(",", read.Measures);
                     info.Namespace = read.Metric.Namespace;

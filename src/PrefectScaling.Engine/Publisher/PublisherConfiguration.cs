@@ -44,6 +44,7 @@ namespace PrefectScaling.Publisher
         public const string BindingsStampVariable = "PREFECTSCALING_BINDINGS_STAMP";
         public const string PerQueueSeriesVariable = "PREFECTSCALING_PER_QUEUE_SERIES";
         public const string PushSecretParameterVariable = "PREFECTSCALING_PUSH_SECRET_PARAMETER";
+        public const string ProtectBusyTasksVariable = "PREFECTSCALING_PROTECT_BUSY_TASKS";
 
         private static readonly int[] SampleIntervals = { 10, 15, 20, 30, 60 };
 
@@ -73,6 +74,10 @@ namespace PrefectScaling.Publisher
 
         /// <summary>With bindings: also publish a series per queue (off by default; each series costs).</summary>
         public bool PerQueueSeries { get; set; }
+
+        /// <summary>With bindings: each cycle, protect the tasks running in-flight runs from scale-in and release the
+        /// ones it protected that went idle (<see cref="Protection.TaskProtector"/>). Off by default.</summary>
+        public bool ProtectBusyTasks { get; set; }
 
         /// <summary>Pool/queue selectors; empty: every queue of every pool.</summary>
         public IReadOnlyList<ScopeSelector> Scopes { get; set; } = Array.Empty<ScopeSelector>();
@@ -120,6 +125,8 @@ namespace PrefectScaling.Publisher
             if (UsesBindings) ValidateBindings();
             else if (PerQueueSeries)
                 throw new ArgumentException("-PerQueueSeries goes with bindings: a publisher without them publishes per-queue series anyway.");
+            if (ProtectBusyTasks && !UsesBindings)
+                throw new ArgumentException("-ProtectBusyTasks goes with bindings (-Cluster and -Service, or -BindingFile): it protects the tasks of the bound services.");
         }
 
         private void ValidateBindings()
@@ -159,6 +166,7 @@ namespace PrefectScaling.Publisher
                 variables[BindingsPathVariable] = BindingsPath!;
                 variables[BindingsStampVariable] = Bindings.Count > 0 ? PublisherBindings.Stamp(Bindings) : BindingsStamp!;
                 if (PerQueueSeries) variables[PerQueueSeriesVariable] = "true";
+                if (ProtectBusyTasks) variables[ProtectBusyTasksVariable] = "true";
             }
             else
             {
@@ -206,6 +214,8 @@ namespace PrefectScaling.Publisher
                 PushSecretParameter = environment(PushSecretParameterVariable) is string push && push.Length > 0 ? push : null,
                 PerQueueSeries = environment(PerQueueSeriesVariable) is string perQueue && perQueue.Length > 0
                     && (bool.TryParse(perQueue, out bool on) ? on : throw new ArgumentException(PerQueueSeriesVariable + " is not true or false: '" + perQueue + "'.")),
+                ProtectBusyTasks = environment(ProtectBusyTasksVariable) is string protect && protect.Length > 0
+                    && (bool.TryParse(protect, out bool protectOn) ? protectOn : throw new ArgumentException(ProtectBusyTasksVariable + " is not true or false: '" + protect + "'.")),
             };
             configuration.Validate();
             return configuration;

@@ -10,6 +10,7 @@ using PrefectScaling.Backlog;
 using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 using PrefectScaling.Prefect;
+using PrefectScaling.Protection;
 
 namespace PrefectScaling.Publisher
 {
@@ -50,6 +51,9 @@ namespace PrefectScaling.Publisher
         /// <summary>Why nothing was published for it: a Prefect read, an ECS read, or a missing service.</summary>
         public Exception? Failure { get; }
 
+        /// <summary>With -ProtectBusyTasks: the tasks it protected and released, and the runs left unprotected.</summary>
+        public BindingProtection? Protection { get; internal set; }
+
         public override string ToString() => Binding.ResourceId + (Failure == null ? ": " + Data.Count + " data" : ": " + Failure.Message);
     }
 
@@ -69,13 +73,22 @@ namespace PrefectScaling.Publisher
         private readonly PublisherConfiguration _configuration;
         private readonly PrefectConnection _prefect;
         private readonly AwsContext _aws;
+        private readonly TaskProtector? _protector;
         private IReadOnlyList<ServiceBinding>? _bindings;
 
         public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws)
+            : this(configuration, prefect, aws, null)
+        {
+        }
+
+        /// <param name="protector">With -ProtectBusyTasks, the protector to use (null: a new one with the default
+        /// expiry). One per cycle object: it remembers which tasks it protected, to release only those.</param>
+        public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws, TaskProtector? protector)
         {
             _configuration = configuration;
             _prefect = prefect;
             _aws = aws;
+            if (configuration.ProtectBusyTasks) _protector = protector ?? new TaskProtector();
         }
 
         /// <summary>The Prefect connection settings, with the secret read from the SSM SecureString parameter.</summary>
@@ -128,7 +141,7 @@ namespace PrefectScaling.Publisher
             int requestsBefore = _prefect.Client.RequestCount;
             PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
             PublisherCycleResult result = _configuration.UsesBindings
-                ? await BindingsCycleAsync(deadline, log, cancellationToken, onlyBindings).ConfigureAwait(false)
+                ? await BindingsCycleAsync(deadline, publish, log, cancellationToken, onlyBindings).ConfigureAwait(false)
                 : await QueuesCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false);
 
             // A chained sample is published at its due time, so that samples of one minute never share a timestamp.
@@ -161,7 +174,7 @@ namespace PrefectScaling.Publisher
                 ? _configuration.Bindings
                 : _bindings ??= await PublisherBindings.LoadAsync(_aws, _configuration, log, cancellationToken).ConfigureAwait(false);
 
-        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken, IReadOnlyCollection<string>? onlyBindings)
+        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, bool publish, IEngineLog log, CancellationToken cancellationToken, IReadOnlyCollection<string>? onlyBindings)
         {
             IReadOnlyList<ServiceBinding> bindings = await BindingsAsync(log, cancellationToken).ConfigureAwait(false);
             if (onlyBindings != null) bindings = bindings.Where(b => onlyBindings.Contains(b.ResourceId)).ToList();
@@ -176,6 +189,9 @@ namespace PrefectScaling.Publisher
             // Only the services whose backlog was read are asked for their tasks.
             List<ServiceBinding> readable = bindings.Where(b => totalsOf[b.Scope].Failure == null && (!perQueue.TryGetValue(b.Scope, out ScopeCounts? c) || c.Failure == null)).ToList();
             Dictionary<string, (int? Desired, Exception? Failure)> tasks = await ReadDesiredTasksAsync(_aws, readable, log, cancellationToken).ConfigureAwait(false);
+            Dictionary<string, BindingProtection> protection = _protector == null
+                ? new Dictionary<string, BindingProtection>(StringComparer.Ordinal)
+                : await ProtectAsync(readable.Where(b => tasks[b.ResourceId].Failure == null).ToList(), deadline, publish, log, cancellationToken).ConfigureAwait(false);
 
             DateTime now = DateTime.UtcNow;
             var outcomes = new List<BindingOutcome>();
@@ -193,9 +209,11 @@ namespace PrefectScaling.Publisher
                     continue;
                 }
 
-                List<BacklogMetricDatum> data = BindingData.Build(binding, read.Totals, desired!.Value, _configuration.Metric, now);
+                protection.TryGetValue(binding.ResourceId, out BindingProtection? guarded);
+                double? unprotectedInFlight = guarded?.UnprotectedInFlight(read.Totals.Where(t => t.Measure == BacklogMeasure.InFlight).Select(t => (double?)t.Count).FirstOrDefault());
+                List<BacklogMetricDatum> data = BindingData.Build(binding, read.Totals, desired!.Value, _configuration.Metric, now, unprotectedInFlight is double u ? (int)Math.Ceiling(u) : (int?)null);
                 if (queues != null) data.AddRange(PerQueueData(binding, queues.Counts!, desired.Value, now, perQueueData));
-                outcomes.Add(new BindingOutcome(binding, data, null));
+                outcomes.Add(new BindingOutcome(binding, data, null) { Protection = guarded });
             }
 
             List<BacklogMetricDatum> all = outcomes.SelectMany(o => o.Data).ToList();
@@ -208,6 +226,36 @@ namespace PrefectScaling.Publisher
                 Data = all,
                 Bindings = outcomes,
             };
+        }
+
+        /// <summary>With -ProtectBusyTasks: each binding's in-flight runs (one read per scope), tied to its service's tasks,
+        /// the busy ones protected and this publisher's idle ones released (<see cref="TaskProtector"/>). A failure is
+        /// that binding's protection's, never the cycle's: its runs then all count as unprotected.</summary>
+        private async Task<Dictionary<string, BindingProtection>> ProtectAsync(IReadOnlyList<ServiceBinding> bindings, PrefectDeadline deadline, bool apply, IEngineLog log, CancellationToken cancellationToken)
+        {
+            var result = new Dictionary<string, BindingProtection>(StringComparer.Ordinal);
+            if (bindings.Count == 0) return result;
+            List<BindingScope> scopes = bindings.Select(b => b.Scope).Distinct().ToList();
+            var reader = new InFlightRunReader(_prefect);
+            var runs = await reader.ReadAsync(scopes, TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds), log, cancellationToken, deadline).ConfigureAwait(false);
+            var runsOf = scopes.Zip(runs, (scope, read) => (scope, read)).ToDictionary(p => p.scope, p => p.read);
+            // A few bindings at a time: each is a ListTasks, a DescribeTasks and at most a protect and a release call.
+            using var gate = new SemaphoreSlim(ScopeConcurrency);
+            BindingProtection[] done = await Task.WhenAll(bindings.Select(async binding =>
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var read = runsOf[binding.Scope];
+                    return await _protector!.ProtectAsync(_aws, binding, read.Runs, read.Failure, apply, log, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            })).ConfigureAwait(false);
+            foreach (BindingProtection protection in done) result[protection.Binding.ResourceId] = protection;
+            return result;
         }
 
         /// <summary>A scope's counts per queue and measure, or why they cannot be read.</summary>

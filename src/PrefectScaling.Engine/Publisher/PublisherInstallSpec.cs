@@ -55,6 +55,9 @@ namespace PrefectScaling.Publisher
         /// <summary>The automations' debounce (their trigger's within): at most one call per binding in this many seconds.</summary>
         public int PushWithinSeconds { get; set; } = PushPath.DefaultWithinSeconds;
 
+        /// <summary>-ProtectBusyTasks as given; null: as installed (off for a new publisher).</summary>
+        public bool? ProtectBusyTasks { get; set; }
+
         /// <summary>The deployment zip (the module ships it).</summary>
         public byte[] Package { get; set; } = Array.Empty<byte>();
 
@@ -115,6 +118,10 @@ namespace PrefectScaling.Publisher
             if (Push == null) Push = installed?.PushSecretParameter != null;
             if (Configuration.Bindings.Count > 0 && PerQueueSeries == null)
                 PerQueueSeries = installed?.UsesBindings == true ? installed.PerQueueSeries : firstRelease;
+            if (Configuration.Bindings.Count > 0 && ProtectBusyTasks == null)
+                ProtectBusyTasks = installed?.UsesBindings == true && installed.ProtectBusyTasks;
+            if (Configuration.Bindings.Count == 0 && ProtectBusyTasks == true)
+                throw new ArgumentException("-ProtectBusyTasks goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
             if (Configuration.Bindings.Count == 0 && PerQueueSeries == true)
                 throw new ArgumentException("-PerQueueSeries goes with bindings, and the publisher " + Name + " has none: give them with -BindingFile, or -Cluster and -Service.");
             Validate();
@@ -168,6 +175,9 @@ namespace PrefectScaling.Publisher
             if (PushUrl != null && (!PushUrl.IsAbsoluteUri || (PushUrl.Scheme != Uri.UriSchemeHttps && PushUrl.Scheme != Uri.UriSchemeHttp) || !string.IsNullOrEmpty(PushUrl.UserInfo)))
                 throw new ArgumentException("-PushUrl must be an absolute http(s) URL without user info.");
             if (Configuration.Bindings.Count > 0) Configuration.PerQueueSeries = PerQueueSeries ?? false;
+            if (Configuration.Bindings.Count > 0) Configuration.ProtectBusyTasks = ProtectBusyTasks ?? false;
+            else if (ProtectBusyTasks == true && !KeepInstalledBindings)
+                throw new ArgumentException("-ProtectBusyTasks goes with bindings (-Cluster and -Service, or -BindingFile): it protects the tasks of the bound services.");
             else if (PerQueueSeries == true && !KeepInstalledBindings)
                 throw new ArgumentException("-PerQueueSeries goes with bindings (-Cluster and -Service, or -BindingFile): a publisher without them publishes per-queue series anyway.");
             Configuration.Validate();

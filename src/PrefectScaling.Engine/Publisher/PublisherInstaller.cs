@@ -62,6 +62,24 @@ namespace PrefectScaling.Publisher
                 report.Problems = report.Problems.Concat(new[] { "When the bindings last published could not be read: " + e.Message }).ToList();
                 report.Consistent = false;
             }
+            if (configuration.ProtectBusyTasks)
+            {
+                try
+                {
+                    var (at, unprotected) = await _reader.ReadLastProtectionAsync(state.Names, log, ct).ConfigureAwait(false) ?? (default(DateTime), null!);
+                    if (unprotected != null)
+                    {
+                        report.ProtectionReportedAt = at;
+                        foreach (PublisherBinding binding in report.Bindings)
+                            binding.UnprotectedRuns = unprotected.Where(u => u.Binding == binding.ResourceId).Select(u => u.Run == null ? u.Why : "run " + u.Run + ": " + u.Why).ToArray();
+                    }
+                }
+                catch (AwsApiException e)
+                {
+                    report.Problems = report.Problems.Concat(new[] { "The publisher's report of task protection could not be read from its log: " + e.Message }).ToList();
+                    report.Consistent = false;
+                }
+            }
             return report;
         }
 

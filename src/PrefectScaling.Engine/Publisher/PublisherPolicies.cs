@@ -95,6 +95,8 @@ namespace PrefectScaling.Publisher
                     ["Resource"] = at.Arn("ecs", at.Region, ScalingNames.ResourceId(spec.Configuration.Cluster!, spec.Configuration.Service!)),
                 });
             }
+            if (spec.Configuration.UsesBindings && spec.Configuration.ProtectBusyTasks)
+                foreach (JsonObject statement in TaskProtection(spec, at)) statements.Add(statement);
             if (spec.InVpc)
             {
                 statements.Add(new JsonObject
@@ -111,6 +113,31 @@ namespace PrefectScaling.Publisher
             // Last: it sizes the service list against what the other statements leave of IAM's limit.
             if (spec.Configuration.UsesBindings) FillServices(document, spec, at);
             return document;
+        }
+
+        /// <summary>-ProtectBusyTasks: list and describe tasks only in the bound clusters (ListTasks and DescribeTasks
+        /// take the cluster as a condition key), and protect or read the protection of those clusters' tasks only.</summary>
+        private static IEnumerable<JsonObject> TaskProtection(PublisherInstallSpec spec, PublisherState at)
+        {
+            List<string> clusters = spec.Configuration.Bindings.Select(b => b.Cluster).Distinct(StringComparer.Ordinal).OrderBy(c => c, StringComparer.Ordinal).ToList();
+            yield return new JsonObject
+            {
+                ["Sid"] = "ListBoundClusterTasks",
+                ["Effect"] = "Allow",
+                ["Action"] = new JsonArray("ecs:ListTasks", "ecs:DescribeTasks"),
+                ["Resource"] = "*",
+                ["Condition"] = new JsonObject
+                {
+                    ["ArnEquals"] = new JsonObject { ["ecs:cluster"] = new JsonArray(clusters.Select(c => (JsonNode?)JsonValue.Create(at.Arn("ecs", at.Region, "cluster/" + c))).ToArray()) },
+                },
+            };
+            yield return new JsonObject
+            {
+                ["Sid"] = "ProtectBoundClusterTasks",
+                ["Effect"] = "Allow",
+                ["Action"] = new JsonArray("ecs:UpdateTaskProtection", "ecs:GetTaskProtection"),
+                ["Resource"] = new JsonArray(clusters.Select(c => (JsonNode?)JsonValue.Create(at.Arn("ecs", at.Region, "task/" + c + "/*"))).ToArray()),
+            };
         }
 
         /// <summary>The bound services, each by its ARN, as long as the document stays within IAM's limit; past it, the

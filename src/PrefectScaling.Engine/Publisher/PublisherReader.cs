@@ -90,6 +90,45 @@ namespace PrefectScaling.Publisher
             return state;
         }
 
+        /// <summary>The latest log line of the function that reported task protection within the last few minutes (one
+        /// FilterLogEvents on its log group, a few pages at most), with when it was written; null when there is none.</summary>
+        public async Task<(DateTime At, IReadOnlyList<(string Binding, string? Run, string Why)> Unprotected)?> ReadLastProtectionAsync(PublisherNames names, IEngineLog log, CancellationToken ct)
+        {
+            const int maxPages = 5;
+            long since = DateTimeOffset.UtcNow.AddMinutes(-PrefectBacklogPublisher.ProtectionReportWindowMinutes).ToUnixTimeMilliseconds();
+            var input = new JsonObject
+            {
+                ["logGroupName"] = names.LogGroupName,
+                ["startTime"] = since,
+                ["filterPattern"] = "\"" + Protection.ProtectionLogLine.UnprotectedRuns + "\"",
+                ["limit"] = 100,
+            };
+            (long At, string Message)? latest = null;
+            for (int page = 0; page < maxPages; page++)
+            {
+                JsonNode? answer;
+                try
+                {
+                    answer = await _aws.InvokeAsync(AwsOperations.Logs.FilterLogEvents, input, log, ct).ConfigureAwait(false);
+                }
+                catch (AwsApiException e) when (e.Kind == AwsErrorKind.NotFound)
+                {
+                    return null; // no log group yet: the function never ran
+                }
+                foreach (JsonObject e in (answer?["events"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
+                {
+                    long at = (long?)e["timestamp"] ?? 0;
+                    if ((string?)e["message"] is string message && (latest == null || at >= latest.Value.At)) latest = (at, message);
+                }
+                string? next = (string?)answer?["nextToken"];
+                if (string.IsNullOrEmpty(next)) break;
+                input["nextToken"] = next;
+            }
+            if (latest == null) return null;
+            IReadOnlyList<(string, string?, string)>? runs = Protection.ProtectionLogLine.Read(latest.Value.Message.Trim());
+            return runs == null ? null : (DateTimeOffset.FromUnixTimeMilliseconds(latest.Value.At).UtcDateTime, runs);
+        }
+
         /// <summary>When each binding's first measure last had a datum, by resource id: one GetMetricData call for up to
         /// 500 bindings (its limit of queries), over the last few hours, a few pages at most.</summary>
         public async Task<Dictionary<string, DateTime?>> ReadLastPublishedAsync(PublisherConfiguration configuration, IReadOnlyList<ServiceBinding> bindings, IEngineLog log, CancellationToken ct)

@@ -25,6 +25,15 @@ namespace PrefectScaling.Publisher
 
         /// <summary>A publisher of bindings also publishes a series per queue.</summary>
         public bool PerQueueSeries { get; set; }
+
+        /// <summary>A publisher of bindings protects its services' busy tasks from scale-in (-ProtectBusyTasks).</summary>
+        public bool ProtectBusyTasks { get; set; }
+
+        /// <summary>With ProtectBusyTasks: when the latest log line that reported protection was written (the bindings'
+        /// UnprotectedRuns come from it); null when none was found in the last <see cref="ProtectionReportWindowMinutes"/> minutes.</summary>
+        public DateTime? ProtectionReportedAt { get; set; }
+
+        public const int ProtectionReportWindowMinutes = 15;
         public string? Measures { get; set; }
         public string? Namespace { get; set; }
         public int? SampleIntervalSeconds { get; set; }

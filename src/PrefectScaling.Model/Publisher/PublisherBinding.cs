@@ -23,6 +23,10 @@ namespace PrefectScaling.Publisher
         /// none within <see cref="LastPublishedWindowHours"/> hours, or it could not be read.</summary>
         public DateTime? LastPublished { get; set; }
 
+        /// <summary>With -ProtectBusyTasks: the in-flight runs the publisher's latest log line names as on no protected
+        /// task, each "run &lt;id&gt;: why"; empty when it named none, null when there is no such line.</summary>
+        public string[]? UnprotectedRuns { get; set; }
+
         /// <summary>How far back LastPublished looks.</summary>
         public const int LastPublishedWindowHours = 3;
 

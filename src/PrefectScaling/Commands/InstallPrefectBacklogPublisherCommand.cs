@@ -72,6 +72,11 @@ namespace PrefectScaling.Commands
         [Parameter]
         public SwitchParameter PerQueueSeries { get; set; }
 
+        /// <summary>With bindings, protect the tasks that run in-flight flows from scale-in each cycle, and release the
+        /// ones it protected once idle (ECS task scale-in protection; adds the ECS task permissions to the role).</summary>
+        [Parameter]
+        public SwitchParameter ProtectBusyTasks { get; set; }
+
         [Parameter]
         [ValidateNotNullOrEmpty]
         public BacklogMeasure[] Measure { get; set; } = { BacklogMeasure.Late };
@@ -261,6 +266,7 @@ namespace PrefectScaling.Commands
                 PushUrl = PushUrl,
                 PushConcurrency = PushConcurrency,
                 PushWithinSeconds = PushWithinSeconds,
+                ProtectBusyTasks = MyInvocation.BoundParameters.ContainsKey(nameof(ProtectBusyTasks)) ? ProtectBusyTasks.IsPresent : (bool?)null,
                 Configuration = new PublisherConfiguration
                 {
                     Bindings = bindings,

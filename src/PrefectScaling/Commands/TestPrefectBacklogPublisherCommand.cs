@@ -56,8 +56,15 @@ namespace PrefectScaling.Commands
                         Scope = b.Binding.Scope.ToString(),
                         DataPoints = b.Data.Count,
                         Problem = b.Failure?.Message,
+                        ProtectedTasks = b.Protection?.ProtectedTasks.ToArray(),
+                        ReleasedTasks = b.Protection?.ReleasedTasks.ToArray(),
+                        UnprotectedRuns = b.Protection?.UnprotectedRuns.Select(u => u.Run + ": " + u.Why).ToArray(),
+                        ProtectionProblem = b.Protection?.Failure?.Message,
                     }).ToList();
                     problems.AddRange(cycle.FailedBindings.Select(b => "The binding of " + b.Binding.ResourceId + " published nothing: " + b.Failure!.Message));
+                    // A run that cannot be tied to a task is a finding of the cycle; protection that cannot work at all is a fault.
+                    problems.AddRange(cycle.Bindings.Where(b => b.Protection?.Failure != null)
+                        .Select(b => "Task protection of " + b.Binding.ResourceId + " protected nothing (its in-flight runs all keep the busy guard on): " + b.Protection!.Failure!.Message));
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
                     result.DataPoints = cycle.Data.Count;

@@ -19,6 +19,7 @@ Register-PSResourceRepository -Name PrefectScalingLocal -Uri '$packages' -Truste
 Install-PSResource -Name PrefectScaling -Repository PrefectScalingLocal -Scope CurrentUser -TrustRepository -Quiet
 `$installed = Get-Module -ListAvailable PrefectScaling
 "path=`$(`$installed.ModuleBase)"
+"entrypoint=`$(Test-Path (Join-Path `$installed.ModuleBase 'scripts/prefect-ecs-entrypoint.py'))"
 Import-Module PrefectScaling
 "commands=`$((Get-Command -Module PrefectScaling).Count)"
 "late=`$((Get-PrefectLateRunCount -PrefectApiUrl '$($prefect.ApiUrl)' -WorkPool k8s -WorkQueue default).Count)"
@@ -34,5 +35,7 @@ Import-Module PrefectScaling
         $manifest = Import-PowerShellDataFile $ModulePath
         $output | Should -Contain "commands=$($manifest.CmdletsToExport.Count)"
         $output | Should -Contain 'late=2'
+        # The ECS worker entrypoint ships in the package, for users to copy into their images.
+        $output | Should -Contain 'entrypoint=True'
     }
 }
