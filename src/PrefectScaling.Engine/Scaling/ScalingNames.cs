@@ -45,7 +45,7 @@ namespace PrefectScaling.Scaling
         /// references); alarms take their policy's name, so both stay within 255.</summary>
         public const int MaxNameLength = 255;
 
-        public static readonly IReadOnlyList<string> Suffixes = new[] { string.Empty, ":out", ":in", ":wake" };
+        public static readonly IReadOnlyList<string> Suffixes = new[] { string.Empty, ":out", ":in", ":wake", CapacityPolicy.Suffix };
 
         private const int LongestSuffix = 5;          // ":wake"
         private const int HashLength = 16;            // hex digits: 64 bits of SHA-256

@@ -59,6 +59,10 @@ namespace PrefectScaling.Scaling
 
         public BacklogMeasure Measure { get; set; } = BacklogMeasure.Late;
 
+        /// <summary>The most flow runs one task runs at once (the workers' or agents' --limit); the capacity policy
+        /// needs it. Null: not given.</summary>
+        public int? RunsPerTask { get; set; }
+
         /// <summary>The metric as the publisher writes it: namespace, name and dimensions come from the same options.</summary>
         public BacklogMetricOptions Metric { get; set; } = new BacklogMetricOptions();
 
@@ -100,6 +104,12 @@ namespace PrefectScaling.Scaling
                     // a backlog target must also be above 0.
                     if (!(TargetValue > 0) || !MetricLimits.IsInRange(TargetValue))
                         throw new ArgumentException("-TargetValue must be a number greater than 0 and at most " + MetricLimits.MaxMagnitudeText + " (and not below " + MetricLimits.MinMagnitudeText + "), not " + TargetValue.ToString(CultureInfo.InvariantCulture) + ".");
+                    break;
+                case ScalingPolicyKind.Capacity:
+                    if (RunsPerTask == null) throw new ArgumentException("A capacity policy needs -RunsPerTask: the most flow runs one task runs at once (the workers' or agents' --limit).");
+                    Capacity.CapacityRequirement.ValidateRunsPerTask(RunsPerTask.Value);
+                    if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more, not " + ScaleInAfterPeriods + ".");
+                    ValidateEvaluation(period, ScaleInAfterPeriods);
                     break;
                 case ScalingPolicyKind.StepScaling:
                     ValidateSteps(ScaleOutSteps);

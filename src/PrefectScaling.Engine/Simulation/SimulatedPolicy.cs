@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
 using PrefectScaling.Backlog;
+using PrefectScaling.Bindings;
 using PrefectScaling.Metrics;
 using PrefectScaling.Scaling;
 
@@ -42,14 +43,23 @@ namespace PrefectScaling.Simulation
     /// <summary>What a simulated publisher writes: one measure's backlog, or the desired-task count.</summary>
     public readonly struct SimulatedSeries : IEquatable<SimulatedSeries>
     {
-        private SimulatedSeries(BacklogMeasure? measure) => Measure = measure;
+        private SimulatedSeries(BacklogMeasure? measure, bool requiredTasks = false)
+        {
+            Measure = measure;
+            IsRequiredTasks = requiredTasks;
+        }
+
         public BacklogMeasure? Measure { get; }
-        public bool IsDesiredTasks => Measure == null;
+        public bool IsDesiredTasks => Measure == null && !IsRequiredTasks;
+
+        /// <summary>The capacity policy's requirement (RequiredTasks), which its publisher writes.</summary>
+        public bool IsRequiredTasks { get; }
         public static SimulatedSeries Backlog(BacklogMeasure measure) => new SimulatedSeries(measure);
         public static SimulatedSeries DesiredTasks => new SimulatedSeries(null);
-        public bool Equals(SimulatedSeries other) => Measure == other.Measure;
+        public static SimulatedSeries RequiredTasks => new SimulatedSeries(null, requiredTasks: true);
+        public bool Equals(SimulatedSeries other) => Measure == other.Measure && IsRequiredTasks == other.IsRequiredTasks;
         public override bool Equals(object? obj) => obj is SimulatedSeries s && Equals(s);
-        public override int GetHashCode() => Measure?.GetHashCode() ?? -1;
+        public override int GetHashCode() => IsRequiredTasks ? -2 : Measure?.GetHashCode() ?? -1;
     }
 
     /// <summary>A metric as an alarm or target tracking reads it: one series with a statistic, or metric math over
@@ -130,6 +140,26 @@ namespace PrefectScaling.Simulation
         }
     }
 
+    /// <summary>A capacity policy as the simulated publisher applies it (Capacity/CapacityRequirement).</summary>
+    public sealed class SimulatedCapacity
+    {
+        public int RunsPerTask { get; set; } = 1;
+
+        /// <summary>How the requirement reaches the service: the publisher raising the scalable target's MinCapacity
+        /// (what the module does), or a RequiredTasks alarm with ExactCapacity steps (the candidate it was measured
+        /// against).</summary>
+        public CapacityMechanism Mechanism { get; set; } = CapacityMechanism.RaiseMinimum;
+
+        /// <summary>The Upcoming lead time; null: the task start time plus one sample interval.</summary>
+        public int? LeadSeconds { get; set; }
+    }
+
+    public enum CapacityMechanism
+    {
+        RaiseMinimum,
+        ExactCapacityAlarm,
+    }
+
     public sealed class SimulatedStep
     {
         public double? LowerBound { get; set; }
@@ -168,6 +198,10 @@ namespace PrefectScaling.Simulation
         public int MaxCapacity { get; set; }
         public List<SimulatedScalingPolicy> Policies { get; } = new List<SimulatedScalingPolicy>();
 
+        /// <summary>A capacity policy: the publisher computes the requirement each sample and applies it; null for
+        /// the reactive kinds.</summary>
+        public SimulatedCapacity? Capacity { get; set; }
+
         /// <summary>The metrics a publisher writes for this spec: its measure's backlog (under -MetricName too) and the
         /// desired-task count.</summary>
         public static SimulatedPolicy FromSpec(ScalingPolicySpec spec)
@@ -179,6 +213,7 @@ namespace PrefectScaling.Simulation
                 SeriesResolver(spec.Metric.MetricNameFor(spec.Measure), spec.Measure));
             policy.Kind = spec.Kind.ToString();
             policy.Description = Describe(spec);
+            if (spec.Kind == ScalingPolicyKind.Capacity) policy.Capacity = new SimulatedCapacity { RunsPerTask = spec.RunsPerTask ?? 1 };
             return policy;
         }
 
@@ -189,6 +224,15 @@ namespace PrefectScaling.Simulation
             if (state.Target == null) throw new ArgumentException("The service " + state.ResourceId + " is not a scalable target: there is no policy to simulate.");
             if (state.Policies.Count == 0) throw new ArgumentException("The service " + state.ResourceId + " has no scaling policy made by PrefectScaling to simulate.");
             var policy = Build(state.Target, state.Policies, state.Alarms, SeriesResolver(null, measure));
+            CapacitySettings? capacity = CapacityPolicy.SettingsOf(state);
+            if (capacity != null)
+            {
+                policy.Kind = ScalingPolicyKind.Capacity.ToString();
+                policy.Capacity = new SimulatedCapacity { RunsPerTask = capacity.RunsPerTask };
+                policy.MinCapacity = capacity.MinCapacity;
+                policy.Description = state.ResourceId + " Capacity " + policy.MinCapacity + ".." + policy.MaxCapacity + " " + capacity.RunsPerTask + "/task";
+                return policy;
+            }
             policy.Kind = state.Policies.Any(p => (string?)p["PolicyType"] == "TargetTrackingScaling")
                 ? (state.Policies.Count > 1 ? ScalingPolicyKind.BacklogPerTask : ScalingPolicyKind.TargetTracking).ToString()
                 : ScalingPolicyKind.StepScaling.ToString();
@@ -199,6 +243,7 @@ namespace PrefectScaling.Simulation
         private static Func<string, SimulatedSeries> SeriesResolver(string? backlogName, BacklogMeasure measure) => name =>
         {
             if (name == BacklogMetricOptions.DesiredTasksMetricName) return SimulatedSeries.DesiredTasks;
+            if (name == BindingSeries.RequiredTasksMetricName) return SimulatedSeries.RequiredTasks;
             if (name == backlogName) return SimulatedSeries.Backlog(measure);
             foreach (BacklogMeasure m in Enum.GetValues(typeof(BacklogMeasure)))
                 if (BacklogMetricOptions.DefaultMetricName(m) == name) return SimulatedSeries.Backlog(m);
@@ -256,6 +301,7 @@ namespace PrefectScaling.Simulation
             string n(double v) => v.ToString(CultureInfo.InvariantCulture);
             return spec.Kind switch
             {
+                ScalingPolicyKind.Capacity => "Capacity " + range + " " + (spec.RunsPerTask ?? 1) + "/task in " + spec.ScaleInAfterPeriods + "x" + spec.EffectiveAlarmPeriod + "s",
                 ScalingPolicyKind.StepScaling => "StepScaling " + range + " @{" + string.Join("; ", spec.ScaleOutSteps.OrderBy(s => s.Threshold).Select(s => n(s.Threshold) + "=" + s.Adjustment)) + "} in " + spec.ScaleInAfterPeriods + "x" + spec.EffectiveAlarmPeriod + "s",
                 _ => spec.Kind + " " + range + " " + spec.Measure + " " + n(spec.TargetValue) + " cd " + spec.ScaleOutCooldown + "/" + spec.ScaleInCooldown,
             };

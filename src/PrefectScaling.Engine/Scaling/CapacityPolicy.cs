@@ -1,0 +1,105 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using PrefectScaling.Bindings;
+
+namespace PrefectScaling.Scaling
+{
+    /// <summary>What a capacity policy's publisher needs to know of it, as its alarm's description carries it (the
+    /// scalable target has no place for it, and the alarm is the module's own by its exact name).</summary>
+    public sealed class CapacitySettings
+    {
+        public CapacitySettings(int runsPerTask, int minCapacity)
+        {
+            RunsPerTask = runsPerTask;
+            MinCapacity = minCapacity;
+        }
+
+        /// <summary>The most flow runs one task runs at once.</summary>
+        public int RunsPerTask { get; }
+
+        /// <summary>The floor Set was given: the publisher never holds the target's MinCapacity below it.</summary>
+        public int MinCapacity { get; }
+    }
+
+    /// <summary>The capacity kind's one scaling policy and alarm. Scale-out is the publisher's: it raises the scalable
+    /// target's MinCapacity to the requirement (Application Auto Scaling moves the desired count into range at once,
+    /// and no policy undoes it: every policy is clamped to the range). Scale-in is this step policy: when the desired
+    /// count has been above RequiredTasks for ScaleInAfterPeriods periods, it sets ExactCapacity to the floor, which
+    /// Application Auto Scaling clamps to the target's current MinCapacity: the requirement, or, while the busy guard
+    /// forbids a scale-in, the desired count itself (the publisher never lowers MinCapacity then).</summary>
+    public static class CapacityPolicy
+    {
+        /// <summary>The kind's suffix on the binding's base name (at most as long as ":wake", which the names budget for).</summary>
+        public const string Suffix = ":cap";
+
+        /// <summary>Desired tasks above the requirement, from the smallest desired count and the largest requirement in
+        /// the period (so a moment of need is never scaled away).</summary>
+        public const string ExcessExpression = "tasks - required";
+
+        private static readonly Regex SettingsPattern = new Regex(@"\(RunsPerTask (\d{1,4}), MinCapacity (\d{1,9})\)", RegexOptions.CultureInvariant);
+
+        public static string AlarmName(ServiceBinding binding) => ScalingNames.BaseName(binding) + Suffix;
+
+        internal static DesiredPolicy ScaleIn(ScalingPolicySpec spec, string name)
+        {
+            var configuration = new JsonObject
+            {
+                ["AdjustmentType"] = "ExactCapacity",
+                ["StepAdjustments"] = new JsonArray(new JsonObject { ["MetricIntervalLowerBound"] = 0, ["ScalingAdjustment"] = spec.MinCapacity }),
+                // The alarm's periods are the hysteresis; a cooldown would only hold a scale-in the guard already allows.
+                ["Cooldown"] = 0,
+                ["MetricAggregationType"] = "Maximum",
+            };
+            int period = spec.EffectiveAlarmPeriod;
+            JsonObject tasks = ScalingPolicyDocuments.MetricQuery("tasks", ScalingPolicyDocuments.DesiredTasks(spec), period);
+            tasks["MetricStat"]!["Stat"] = "Minimum";
+            var alarm = new JsonObject
+            {
+                ["AlarmName"] = name,
+                ["AlarmDescription"] = "Scale " + spec.ResourceId + " in to the tasks the Prefect runs of " + ScalingPolicyDocuments.Scope(spec) +
+                    " need once it has had more for " + spec.ScaleInAfterPeriods + " periods; the publisher raises the target's MinCapacity to them " +
+                    Describe(new CapacitySettings(spec.RunsPerTask ?? 1, spec.MinCapacity)) + ". Managed by PrefectScaling.",
+                ["Metrics"] = new JsonArray
+                {
+                    tasks,
+                    ScalingPolicyDocuments.MetricQuery("required", BindingSeries.RequiredTasks(spec.Metric, spec.Cluster, spec.Service), period),
+                    new JsonObject { ["Id"] = "excess", ["Expression"] = ExcessExpression, ["Label"] = "Desired tasks above the requirement", ["ReturnData"] = true },
+                },
+                ["ComparisonOperator"] = "GreaterThanThreshold",
+                ["Threshold"] = 0,
+                ["EvaluationPeriods"] = spec.ScaleInAfterPeriods,
+                ["DatapointsToAlarm"] = spec.ScaleInAfterPeriods,
+                // No requirement published: never scale in.
+                ["TreatMissingData"] = "notBreaching",
+            };
+            return new DesiredPolicy(name, ScalingPolicyDocuments.Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
+        }
+
+        public static string Describe(CapacitySettings settings) =>
+            "(RunsPerTask " + settings.RunsPerTask.ToString(CultureInfo.InvariantCulture) + ", MinCapacity " + settings.MinCapacity.ToString(CultureInfo.InvariantCulture) + ")";
+
+        /// <summary>The settings an alarm of the kind carries; null when its description holds none.</summary>
+        public static CapacitySettings? Parse(string? alarmDescription)
+        {
+            if (alarmDescription == null) return null;
+            Match m = SettingsPattern.Match(alarmDescription);
+            if (!m.Success) return null;
+            int runs = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), min = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            return runs >= 1 && runs <= 1000 ? new CapacitySettings(runs, min) : null;
+        }
+
+        /// <summary>The settings of the service's capacity policy as the module made it (its policy and its alarm, by
+        /// exact name); null when it has none.</summary>
+        public static CapacitySettings? SettingsOf(EcsScalingState state)
+        {
+            JsonObject? policy = state.Policies.FirstOrDefault(p => ((string?)p["PolicyName"])?.EndsWith(Suffix, StringComparison.Ordinal) == true);
+            if (policy == null) return null;
+            string name = (string)policy["PolicyName"]!;
+            JsonObject? alarm = state.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == name);
+            return Parse((string?)alarm?["AlarmDescription"]);
+        }
+    }
+}
