@@ -421,9 +421,17 @@ namespace PrefectScaling.Simulation
             int upcoming = waiting.Count(r => r.Expected > _now + lookahead && r.Expected <= _now + lead);
             int held = inFlight.Count;
             Capacity.CapacityRequirement requirement = Capacity.CapacityRequirement.Compute(due, upcoming, held + soon, capacity.RunsPerTask, _policy.MinCapacity, _policy.MaxCapacity);
-            Record(SimulatedSeries.RequiredTasks, requirement.RequiredTasks);
-            if (capacity.Mechanism != CapacityMechanism.RaiseMinimum) return;
-            _pendingFloor = (_now + _env.PublisherLatencySeconds, requirement.FloorWithGuard(_desired, held + soon));
+            int floor = requirement.FloorWithGuard(_desired, held + soon);
+            if (capacity.Mechanism == CapacityMechanism.RaiseMinimum)
+            {
+                Record(SimulatedSeries.RequiredTasks, requirement.RequiredTasks);
+                _pendingFloor = (_now + _env.PublisherLatencySeconds, floor);
+            }
+            else
+            {
+                // The alarm-driven candidate has no floor to hold: its scale-in alarm must see the guard in the metric.
+                Record(SimulatedSeries.RequiredTasks, floor);
+            }
         }
 
         /// <summary>RegisterScalableTarget with a new MinCapacity: a desired count below it moves up at once.</summary>
