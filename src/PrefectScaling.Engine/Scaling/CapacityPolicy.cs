@@ -43,6 +43,27 @@ namespace PrefectScaling.Scaling
 
         public static string AlarmName(ServiceBinding binding) => ScalingNames.BaseName(binding) + Suffix;
 
+        /// <summary>The target Set registers: the given range, except that a MinCapacity the publisher holds inside it
+        /// is the publisher's to move (Set again would otherwise drop the service below what its runs need).</summary>
+        internal static JsonObject ScalableTarget(ScalingPolicySpec spec, JsonObject? current)
+        {
+            JsonObject target = ScalingPolicyDocuments.ScalableTarget(spec);
+            if (current != null && Integer(current["MinCapacity"]) is int held && held >= spec.MinCapacity && held <= spec.MaxCapacity)
+                target["MinCapacity"] = held;
+            return target;
+        }
+
+        /// <summary>A count as AWS answers it (a JSON number) or as a document holds it.</summary>
+        internal static int? Integer(JsonNode? node)
+        {
+            if (node is not JsonValue value) return null;
+            if (value.TryGetValue(out int i)) return i;
+            if (value.TryGetValue(out long l) && l >= int.MinValue && l <= int.MaxValue) return (int)l;
+            if (value.TryGetValue(out double d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue) return (int)d;
+            if (value.TryGetValue(out System.Text.Json.JsonElement e) && e.ValueKind == System.Text.Json.JsonValueKind.Number && e.TryGetInt32(out int n)) return n;
+            return null;
+        }
+
         internal static DesiredPolicy ScaleIn(ScalingPolicySpec spec, string name)
         {
             var configuration = new JsonObject

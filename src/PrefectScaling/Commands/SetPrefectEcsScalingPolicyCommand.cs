@@ -24,6 +24,7 @@ namespace PrefectScaling.Commands
         private const string TargetTrackingSet = "TargetTracking";
         private const string BacklogPerTaskSet = "BacklogPerTask";
         private const string StepScalingSet = "StepScaling";
+        private const string CapacitySet = "Capacity";
 
         /// <summary>The ECS cluster's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -78,6 +79,16 @@ namespace PrefectScaling.Commands
         [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
         public SwitchParameter StepScaling { get; set; }
 
+        /// <summary>Capacity before the runs are due: the publisher holds the service at the tasks its due, upcoming
+        /// and in-flight runs need.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
+        public SwitchParameter Capacity { get; set; }
+
+        /// <summary>The most flow runs one task runs at once: the workers' or agents' --limit.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
+        [ValidateRange(1, 1000)]
+        public int RunsPerTask { get; set; }
+
         [Parameter(ParameterSetName = TargetTrackingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public double TargetValue { get; set; } = 1;
@@ -97,6 +108,7 @@ namespace PrefectScaling.Commands
         public Hashtable? ScaleOutStep { get; set; }
 
         [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = CapacitySet)]
         public int ScaleInAfterPeriods { get; set; } = 5;
 
         [Parameter(ParameterSetName = StepScalingSet)]
@@ -104,6 +116,7 @@ namespace PrefectScaling.Commands
 
         [Parameter(ParameterSetName = StepScalingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = CapacitySet)]
         public int AlarmPeriod { get; set; }
 
         /// <summary>What the count measures; picks the default metric name.</summary>
@@ -183,14 +196,17 @@ namespace PrefectScaling.Commands
             {
                 BacklogPerTaskSet => ScalingPolicyKind.BacklogPerTask,
                 StepScalingSet => ScalingPolicyKind.StepScaling,
+                CapacitySet => ScalingPolicyKind.Capacity,
                 _ => ScalingPolicyKind.TargetTracking,
             },
+            RunsPerTask = ParameterSetName == CapacitySet ? RunsPerTask : (int?)null,
             TargetValue = TargetValue,
             DisableScaleIn = DisableScaleIn,
             ScaleOutCooldown = ScaleOutCooldown,
             ScaleInCooldown = ScaleInCooldown,
             ScaleOutSteps = ScaleOutStep == null ? new ScalingPolicySpec().ScaleOutSteps : Steps(ScaleOutStep),
-            ScaleInAfterPeriods = ScaleInAfterPeriods,
+            // The capacity policy scales in only what no run needs (the requirement counts every one in flight): one period.
+            ScaleInAfterPeriods = ParameterSetName == CapacitySet && !MyInvocation.BoundParameters.ContainsKey(nameof(ScaleInAfterPeriods)) ? 1 : ScaleInAfterPeriods,
             ScaleInToMinimum = ScaleInToMinimum,
             // Only a period the user gave is checked as given: 0 is an error, never "the default".
             AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,
