@@ -27,6 +27,9 @@ namespace PrefectScaling.Publisher
         /// <summary>A publisher of bindings: what each binding did, in the order of their resource ids.</summary>
         public IReadOnlyList<BindingOutcome> Bindings { get; set; } = Array.Empty<BindingOutcome>();
 
+        /// <summary>What each binding's capacity policy did (only bindings that have one).</summary>
+        public IReadOnlyList<CapacityOutcome> Capacity { get; set; } = Array.Empty<CapacityOutcome>();
+
         /// <summary>The bindings that published nothing, each with why.</summary>
         public IEnumerable<BindingOutcome> FailedBindings => Bindings.Where(b => b.Failure != null);
     }
@@ -70,6 +73,7 @@ namespace PrefectScaling.Publisher
         private readonly PrefectConnection _prefect;
         private readonly AwsContext _aws;
         private IReadOnlyList<ServiceBinding>? _bindings;
+        private CapacityApplier? _capacity;
 
         public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws)
         {
@@ -112,6 +116,7 @@ namespace PrefectScaling.Publisher
             PublisherCycleResult result = await RunAsync(log, cancellationToken, prefectBudget, publish, sampleTime).ConfigureAwait(false);
             List<BindingOutcome> failed = result.FailedBindings.ToList();
             if (failed.Count > 0) throw BindingsFailed(result, failed);
+            CapacityApplier.ThrowIfFailed(result.Capacity);
             return result;
         }
 
@@ -124,7 +129,7 @@ namespace PrefectScaling.Publisher
             int requestsBefore = _prefect.Client.RequestCount;
             PrefectDeadline deadline = _prefect.Client.StartDeadline(prefectBudget);
             PublisherCycleResult result = _configuration.UsesBindings
-                ? await BindingsCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false)
+                ? await BindingsCycleAsync(deadline, log, cancellationToken, publish).ConfigureAwait(false)
                 : await QueuesCycleAsync(deadline, log, cancellationToken).ConfigureAwait(false);
 
             // A chained sample is published at its due time, so that samples of one minute never share a timestamp.
@@ -148,7 +153,7 @@ namespace PrefectScaling.Publisher
 
         // ---- a publisher of bindings ----
 
-        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken)
+        private async Task<PublisherCycleResult> BindingsCycleAsync(PrefectDeadline deadline, IEngineLog log, CancellationToken cancellationToken, bool publish = true)
         {
             // Read from SSM once per execution environment: a new stamp in the environment means new environments.
             IReadOnlyList<ServiceBinding> bindings = _configuration.Bindings.Count > 0
@@ -190,12 +195,16 @@ namespace PrefectScaling.Publisher
             List<BacklogMetricDatum> all = outcomes.SelectMany(o => o.Data).ToList();
             foreach (BindingOutcome failed in outcomes.Where(o => o.Failure != null))
                 log.Verbose("Nothing published for " + failed.Binding + ": " + failed.Failure!.Message);
+            IReadOnlyList<CapacityOutcome> capacity = await (_capacity ??= new CapacityApplier(_aws))
+                .CycleAsync(_prefect, outcomes.Where(o => o.Failure == null).Select(o => (o.Binding, totalsOf[o.Binding.Scope].Totals, tasks[o.Binding.ResourceId].Desired!.Value, o.Data)).ToList(),
+                    _configuration, now, all, publish, deadline, log, cancellationToken).ConfigureAwait(false);
             return new PublisherCycleResult
             {
                 Timestamp = now,
                 Queues = perQueue.Values.Where(c => c.Counts != null).SelectMany(c => c.Counts!).Select(c => c.WorkQueueId).Distinct().Count(),
                 Data = all,
                 Bindings = outcomes,
+                Capacity = capacity,
             };
         }
 
@@ -223,6 +232,7 @@ namespace PrefectScaling.Publisher
             {
                 Measures = _configuration.Measures.Distinct().ToList(),
                 VerifiedScopeMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
+                Windows = CapacityApplier.WindowsFor(_configuration.SampleIntervalSeconds),
             };
             BindingTotalsResult read = await _prefect.Totals.ReadAsync(scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             return read.Scopes;

@@ -85,6 +85,8 @@ namespace PrefectScaling.Publisher
                     ["Resource"] = at.Arn("ecs", at.Region, ScalingNames.ResourceId(spec.Configuration.Cluster!, spec.Configuration.Service!)),
                 });
             }
+            if (CapacityApplier.AppliesCapacity(spec.Configuration))
+                foreach (JsonObject statement in CapacityApplier.Statements(at)) statements.Add(statement);
             if (spec.InVpc)
             {
                 statements.Add(new JsonObject
