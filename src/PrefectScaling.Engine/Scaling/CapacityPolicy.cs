@@ -119,7 +119,9 @@ namespace PrefectScaling.Scaling
             JsonObject? policy = state.Policies.FirstOrDefault(p => ((string?)p["PolicyName"])?.EndsWith(Suffix, StringComparison.Ordinal) == true);
             if (policy == null) return null;
             string name = (string)policy["PolicyName"]!;
-            JsonObject? alarm = state.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == name);
+            string? arn = (string?)policy["PolicyARN"];
+            JsonObject? alarm = state.Alarms.FirstOrDefault(a => arn != null && (a["AlarmActions"] as JsonArray)?.Any(x => (string?)x == arn) == true)
+                ?? state.Alarms.FirstOrDefault(a => (string?)a["AlarmName"] == name);
             return Parse((string?)alarm?["AlarmDescription"]);
         }
     }

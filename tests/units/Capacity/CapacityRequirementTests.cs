@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using PrefectScaling.Scaling;
 
 namespace PrefectScaling.Capacity.Tests;
@@ -120,5 +121,22 @@ public sealed class CapacityRequirementTests
         Assert.Null(CapacityPolicy.Parse("Scale service/prod/agent in. Managed by PrefectScaling."));
         Assert.Throws<ArgumentException>(() => { spec.RunsPerTask = null; spec.Validate(); });
         Assert.Throws<ArgumentException>(() => { spec.RunsPerTask = 0; spec.Validate(); });
+    }
+
+    [Fact]
+    public void The_scale_in_alarm_reads_the_desired_tasks_and_the_requirement_of_the_binding_and_nothing_else()
+    {
+        var metric = new Metrics.BacklogMetricOptions { Namespace = "Team/Prefect", StorageResolution = 1 };
+        foreach (Bindings.BindingScope scope in new[] { Bindings.BindingScope.From(new[] { "k8s" }, null), Bindings.BindingScope.From(null, new[] { "a", "b" }) })
+        {
+            var spec = new ScalingPolicySpec
+            {
+                Cluster = "prod", Service = "agent", Scope = scope, MinCapacity = 0, MaxCapacity = 5, Kind = ScalingPolicyKind.Capacity, RunsPerTask = 2, ScaleInAfterPeriods = 1, Metric = metric,
+            };
+            spec.Validate();
+            List<Bindings.MetricSeries> read = ScalingPolicyDocuments.SeriesRead(ScalingPolicyDocuments.Policies(spec));
+            Assert.Equal(new[] { Bindings.BindingSeries.DesiredTasks(metric, "prod", "agent"), Bindings.BindingSeries.RequiredTasks(metric, "prod", "agent") }, read);
+            Assert.Equal(10, spec.EffectiveAlarmPeriod);
+        }
     }
 }
