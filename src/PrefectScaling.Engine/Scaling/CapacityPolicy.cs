@@ -1,9 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using PrefectScaling.Backlog;
 using PrefectScaling.Bindings;
+using PrefectScaling.Metrics;
 
 namespace PrefectScaling.Scaling
 {
@@ -101,6 +104,41 @@ namespace PrefectScaling.Scaling
 
         public static string Describe(CapacitySettings settings) =>
             "(RunsPerTask " + settings.RunsPerTask.ToString(CultureInfo.InvariantCulture) + ", MinCapacity " + settings.MinCapacity.ToString(CultureInfo.InvariantCulture) + ")";
+
+        /// <summary>What Get-PrefectScalingStatus reads for a capacity policy, by key: the requirement and its parts.</summary>
+        internal static IEnumerable<KeyValuePair<string, MetricSeries>> StatusSeries(BacklogMetricOptions metric, string cluster, string service)
+        {
+            yield return new KeyValuePair<string, MetricSeries>(RequiredKey, BindingSeries.RequiredTasks(metric, cluster, service));
+            foreach (BacklogMeasure measure in PartMeasures)
+                yield return new KeyValuePair<string, MetricSeries>(PartKey(measure), BindingSeries.Backlog(metric, cluster, service, measure));
+        }
+
+        /// <summary>The status's requirement and why, from the latest data (<paramref name="latest"/> by the keys of
+        /// <see cref="StatusSeries"/>): the parts as the publisher added them, and whether the concurrency limits held
+        /// the published requirement lower than the parts ask. A part without a datum is said so, never taken as 0.</summary>
+        internal static void FillStatus(PrefectScalingStatus status, EcsScalingState scaling, Func<string, double?> latest)
+        {
+            CapacitySettings? settings = SettingsOf(scaling);
+            if (settings == null) return;
+            double? required = latest(RequiredKey);
+            status.RequiredTasks = required;
+            string n(double v) => v.ToString(CultureInfo.InvariantCulture);
+            var missing = PartMeasures.Where(m => latest(PartKey(m)) == null).ToList();
+            string requiredText = required is double r ? n(r) : "no datum";
+            if (missing.Count > 0)
+            {
+                status.Requirement = requiredText + " (no datum of " + string.Join(", ", missing) + ")";
+                return;
+            }
+            int max = Integer(scaling.Target?["MaxCapacity"]) ?? int.MaxValue;
+            Capacity.CapacityRequirement parts = Capacity.CapacityRequirement.Compute(latest(PartKey(BacklogMeasure.Due))!.Value, latest(PartKey(BacklogMeasure.Upcoming))!.Value,
+                latest(PartKey(BacklogMeasure.InFlight))!.Value, settings.RunsPerTask, Math.Min(settings.MinCapacity, max), max);
+            status.Requirement = parts.Reason + (required is double published && published < parts.RequiredTasks ? "; concurrency limits hold it at " + n(published) : string.Empty);
+        }
+
+        private const string RequiredKey = "capacity:required";
+        private static readonly BacklogMeasure[] PartMeasures = { BacklogMeasure.Due, BacklogMeasure.Upcoming, BacklogMeasure.InFlight };
+        private static string PartKey(BacklogMeasure measure) => "capacity:" + measure;
 
         /// <summary>The settings an alarm of the kind carries; null when its description holds none.</summary>
         public static CapacitySettings? Parse(string? alarmDescription)
