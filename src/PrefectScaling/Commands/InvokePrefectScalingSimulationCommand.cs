@@ -56,7 +56,7 @@ namespace PrefectScaling.Commands
 
         /// <summary>A named synthetic workload instead of -Run.</summary>
         [Parameter]
-        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule)]
+        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule, SimulationScenarios.ScheduledBurst, SimulationScenarios.RandomArrivals)]
         public string? Scenario { get; set; }
 
         /// <summary>Draws backlog, runs in flight, desired and running tasks over time, one panel per policy, as SVG.</summary>
