@@ -193,12 +193,24 @@ namespace PrefectScaling.Publisher
             return CapsOf(scope, pools, resolution.Queues);
         }
 
-        /// <summary>The role's statements for the capacity policies: find the module's capacity alarms (by name, under
-        /// the module's prefix) and their tags, read the scalable targets, and register ECS service targets only (AAS's
-        /// condition keys; a target's ARN is an opaque id, so the service cannot be named there). Application Auto
-        /// Scaling's Describe actions take no resource.</summary>
+        /// <summary>The Sid of the statement on the bound services that registering their targets needs.</summary>
+        public const string UpdateServicesSid = "RegisterCapacityTargets";
+
+        /// <summary>The role's statements for the capacity policies: update the bound services (filled in with the
+        /// ecs:DescribeServices list), find the module's capacity alarms (by name, under the module's prefix) and their
+        /// tags, read the scalable targets, and register ECS service targets only (AAS's condition keys; a target's
+        /// ARN is an opaque id, so the service cannot be named there). AAS's Describe actions take no resource.</summary>
         internal static IEnumerable<JsonObject> Statements(PublisherState at)
         {
+            // Application Auto Scaling checks that whoever registers an ECS target may update the service (the ECS
+            // guide's auto scaling permissions); the bound services, as ecs:DescribeServices lists them.
+            yield return new JsonObject
+            {
+                ["Sid"] = UpdateServicesSid,
+                ["Effect"] = "Allow",
+                ["Action"] = "ecs:UpdateService",
+                ["Resource"] = new JsonArray(),
+            };
             yield return new JsonObject
             {
                 ["Sid"] = "FindCapacityPolicies",
