@@ -137,7 +137,7 @@ namespace PrefectScaling.Commands
         public int WorkerPollSeconds { get; set; } = 10;
 
         [Parameter]
-        [ValidateRange(1, 10000)]
+        [ValidateRange(1, 1000)]
         public int RunsPerTask { get; set; } = 1;
 
         [Parameter]
