@@ -115,13 +115,19 @@ namespace PrefectScaling.Capacity
             return r;
         }
 
-        /// <summary>The most the policy may lower the service to now, by the busy guard's rule: never below the
-        /// requirement (which counts every in-flight run), and no scale-in at all while an in-flight run is on a task
-        /// no protection covers (ECS picks which task stops).</summary>
+        /// <summary>The busy guard's floor: ceil((Due + InFlight) / RunsPerTask), clamped. No scale-in goes below it,
+        /// even where concurrency limits hold the requirement lower (they only keep the service from growing).</summary>
+        public int GuardTasks => Math.Max(MinCapacity, Math.Min(MaxCapacity, Tasks(Due + InFlight, RunsPerTask)));
+
+        /// <summary>The MinCapacity to hold now: the requirement when it scales out; when it would scale in, never
+        /// below <see cref="GuardTasks"/>, and no scale-in at all while an in-flight run is on a task no protection
+        /// covers (ECS picks which task stops; an unknown count is taken as busy).</summary>
         public int FloorWithGuard(int desiredTasks, double? unprotectedInFlight)
         {
+            int held = Math.Min(MaxCapacity, desiredTasks);
+            if (held <= RequiredTasks) return RequiredTasks;
             bool busyUnprotected = unprotectedInFlight is not double u || u > 0;
-            return busyUnprotected ? Math.Max(RequiredTasks, Math.Min(MaxCapacity, desiredTasks)) : RequiredTasks;
+            return busyUnprotected ? held : Math.Max(RequiredTasks, Math.Min(held, GuardTasks));
         }
 
         /// <summary>-RunsPerTask: 1 to 1000 (a worker's or agent's --limit).</summary>

@@ -91,6 +91,17 @@ public sealed class CapacityRequirementTests
         Assert.Equal(1, r.FloorWithGuard(desiredTasks: 0, unprotectedInFlight: 1));   // scale-out is never held back
     }
 
+    [Fact]
+    public void Limits_never_scale_in_below_the_busy_guard_s_floor_they_only_stop_growth()
+    {
+        // 6 due runs, none in flight, a pool limit of 2: the requirement is 2, the guard's floor 6.
+        CapacityRequirement r = CapacityRequirement.Compute(6, 0, 0, 1, 0, 10, Parts(new[] { new ConcurrencyCap("pool k8s", 2) }));
+        Assert.Equal((2, 6), (r.RequiredTasks, r.GuardTasks));
+        Assert.Equal(2, r.FloorWithGuard(desiredTasks: 0, unprotectedInFlight: 0)); // scale-out stops at the limit
+        Assert.Equal(6, r.FloorWithGuard(desiredTasks: 8, unprotectedInFlight: 0)); // scale-in stops at the guard's floor
+        Assert.Equal(4, r.FloorWithGuard(desiredTasks: 4, unprotectedInFlight: 0)); // and never raises because of it
+    }
+
     [Theory]
     [InlineData(-1, 0, 0, 1)]
     [InlineData(0, double.NaN, 0, 1)]
