@@ -23,15 +23,23 @@ $workloads = [ordered]@{
                         @(1..15 | ForEach-Object { New-Run $day.AddHours(8) 600 $day.AddHours(7) }))
 }
 $policies = [ordered]@{
-    'TargetTracking'           = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 10 }
-    'BacklogPerTask'           = @{ BacklogPerTask = $true; MinCapacity = 0; MaxCapacity = 10 }
-    'StepScaling'              = @{ StepScaling = $true; MinCapacity = 0; MaxCapacity = 10 }
-    'Seed (TT Late, 1, 300 s)' = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 10; TargetValue = 1; ScaleOutCooldown = 300; ScaleInCooldown = 300 }
+    'TargetTracking'           = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 20 }
+    'BacklogPerTask'           = @{ BacklogPerTask = $true; MinCapacity = 0; MaxCapacity = 20 }
+    'StepScaling'              = @{ StepScaling = $true; MinCapacity = 0; MaxCapacity = 20 }
+    'Seed (TT Late, 1, 300 s)' = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 20; TargetValue = 1; ScaleOutCooldown = 300; ScaleInCooldown = 300 }
 }
+# The capacity policy's scenarios, named by the module: a burst the schedule announces 5 minutes ahead, and runs
+# that arrive at random (ad hoc, unannounced).
+foreach ($scenario in 'ScheduledBurst', 'RandomArrivals') { $workloads[$scenario] = $scenario }
+# The capacity policy with a publisher sampling every 10 s (high resolution, 10 s alarms) and every minute.
+$policies['Capacity (10 s)'] = @{ Capacity = $true; MinCapacity = 0; MaxCapacity = 20; StorageResolution = 1; SampleIntervalSeconds = 10 }
+$policies['Capacity (60 s)'] = @{ Capacity = $true; MinCapacity = 0; MaxCapacity = 20 }
 $rows = foreach ($workload in $workloads.Keys) {
+    $input = $workloads[$workload]
+    $given = if ($input -is [string]) { @{ Scenario = $input } } else { @{ Run = $input } }
     foreach ($policy in $policies.Keys) {
         $p = $policies[$policy]
-        $r = Invoke-PrefectScalingSimulation -Run $workloads[$workload] @p
+        $r = Invoke-PrefectScalingSimulation @given @p
         [pscustomobject]@{
             Workload = $workload; Policy = $policy; Runs = $r.Runs
             FirstScaleOutSeconds = $r.FirstScaleOutSeconds; StartDelayP95 = $r.StartDelayP95; TaskMinutes = [math]::Round($r.TaskMinutes, 1)
@@ -39,5 +47,16 @@ $rows = foreach ($workload in $workloads.Keys) {
         }
     }
 }
-Write-Host 'Simulated (Invoke-PrefectScalingSimulation, default environment: tasks start in 60 s, workers poll every 10 s, one run per task, the publisher samples every minute):'
+Write-Host 'Simulated (Invoke-PrefectScalingSimulation, default environment: tasks start in 60 s, workers poll every 10 s, one run per task, the publisher samples every minute unless the policy says otherwise):'
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
+
+# The capacity policy's goals, from the rows above: the scheduled burst starts within 15 s at most a quarter above the
+# ideal task minutes (run minutes / runs per task: 20 x 5 min); on random arrivals it starts no later than the best
+# reactive kind, within a tenth of its task minutes.
+$reactive = 'TargetTracking', 'BacklogPerTask', 'StepScaling', 'Seed (TT Late, 1, 300 s)'
+$burst = $rows | Where-Object { $_.Workload -eq 'ScheduledBurst' -and $_.Policy -eq 'Capacity (10 s)' }
+$random = $rows | Where-Object { $_.Workload -eq 'RandomArrivals' -and $_.Policy -eq 'Capacity (10 s)' }
+$best = $rows | Where-Object { $_.Workload -eq 'RandomArrivals' -and $_.Policy -in $reactive } | Sort-Object StartDelayP95, TaskMinutes | Select-Object -First 1
+$ideal = 20 * 5
+Write-Host ("Capacity goals: scheduled burst p95 {0} s (goal <= 15), TaskMinutes {1} = {2:0.00} x ideal {3} (goal <= 1.25); random arrivals p95 {4} s against the best reactive kind's {5} s ({6}), TaskMinutes {7} = {8:0.00} x its {9} (goal <= 1.10)." -f `
+    $burst.StartDelayP95, $burst.TaskMinutes, ($burst.TaskMinutes / $ideal), $ideal, $random.StartDelayP95, $best.StartDelayP95, $best.Policy, $random.TaskMinutes, ($random.TaskMinutes / $best.TaskMinutes), $best.TaskMinutes)

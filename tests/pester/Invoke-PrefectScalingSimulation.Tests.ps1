@@ -88,6 +88,24 @@ Describe 'Invoke-PrefectScalingSimulation' {
         }
     }
 
+    Context 'the capacity policy' {
+        It 'has the scheduled burst running when it is due, where a reactive kind waits for Late runs' {
+            $capacity = Invoke-PrefectScalingSimulation -Scenario ScheduledBurst -Capacity -MinCapacity 0 -MaxCapacity 20 -StorageResolution 1 -SampleIntervalSeconds 10
+            $step = Invoke-PrefectScalingSimulation -Scenario ScheduledBurst -StepScaling -MinCapacity 0 -MaxCapacity 20
+            $capacity.Kind | Should -Be 'Capacity'
+            $capacity.StartDelayP95 | Should -BeLessOrEqual 15
+            $capacity.RunsInterrupted | Should -Be 0
+            # 20 runs of 5 minutes, one a task: 100 task-minutes at best.
+            $capacity.TaskMinutes | Should -BeLessOrEqual 125
+            $step.StartDelayP95 | Should -BeGreaterThan 60
+        }
+
+        It 'divides by -RunsPerTask' {
+            $four = Invoke-PrefectScalingSimulation -Scenario ScheduledBurst -Capacity -RunsPerTask 4 -MinCapacity 0 -MaxCapacity 20 -StorageResolution 1 -SampleIntervalSeconds 10 -Timeline
+            ($four.Timeline.DesiredTasks | Measure-Object -Maximum).Maximum | Should -Be 5
+        }
+    }
+
     Context 'the live policy of a service, against moto' {
         BeforeAll {
             $moto = Start-MotoServer
@@ -99,6 +117,8 @@ Describe 'Invoke-PrefectScalingSimulation' {
             }
             Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service step-agent -WorkPool k8s -StepScaling -MinCapacity 0 -MaxCapacity 6 -ScaleOutStep @{ 1 = 1; 5 = 3 } -WarningAction SilentlyContinue
             Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service tracking-agent -WorkPool k8s -TargetTracking -MinCapacity 0 -MaxCapacity 6 -WarningAction SilentlyContinue
+            Invoke-AwsCli -EndpointUrl $moto.Url ecs create-service --cluster prod --service-name capacity-agent --task-definition agent --desired-count 0 --launch-type FARGATE | Out-Null
+            Set-PrefectEcsScalingPolicy @aws -Cluster prod -Service capacity-agent -WorkPool k8s -Capacity -RunsPerTask 1 -MinCapacity 0 -MaxCapacity 20 -WarningAction SilentlyContinue
         }
         AfterAll { if ($moto) { Stop-MotoServer $moto } }
 
@@ -119,6 +139,13 @@ Describe 'Invoke-PrefectScalingSimulation' {
             @($results).Count | Should -Be 2
             ($results.Kind | Sort-Object) | Should -Be 'StepScaling', 'TargetTracking'
             $results[0].FirstScaleOutSeconds | Should -Not -Be $results[1].FirstScaleOutSeconds
+        }
+
+        It 'simulates a live capacity policy as the one Set was given' {
+            $live = Get-PrefectEcsScalingPolicy @aws -Cluster prod -Service capacity-agent | Invoke-PrefectScalingSimulation @aws -Run $runs
+            $live.Kind | Should -Be 'Capacity'
+            $given = Invoke-PrefectScalingSimulation -Run $runs -Capacity -RunsPerTask 1 -MinCapacity 0 -MaxCapacity 20
+            ($live | Select-Object StartDelayP95, TaskMinutes, ScaleEvents, RunsInterrupted | ConvertTo-Json) | Should -Be ($given | Select-Object StartDelayP95, TaskMinutes, ScaleEvents, RunsInterrupted | ConvertTo-Json)
         }
 
         It 'says when a service has no policy to simulate' {

@@ -224,6 +224,48 @@ Describe 'ECS scaling policies against moto' {
         }
     }
 
+    Describe 'Set-PrefectEcsScalingPolicy -Capacity' {
+        It 'registers the range and puts one scale-in policy to the minimum on desired tasks above RequiredTasks' {
+            Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 1 -MaxCapacity 12 -Capacity -RunsPerTask 4 -StorageResolution 1 -WarningAction SilentlyContinue
+            $state = Get-AwsScalingState
+            $state.Targets[0].MinCapacity | Should -Be 1
+            $state.Targets[0].MaxCapacity | Should -Be 12
+            $state.Policies.PolicyName | Should -Match '^PrefectScaling/prod/prefect-agent/etl~[0-9a-f]{16}:cap$'
+            $config = $state.Policies[0].StepScalingPolicyConfiguration
+            $config.AdjustmentType | Should -Be 'ExactCapacity'
+            $config.StepAdjustments[0].ScalingAdjustment | Should -Be 1
+            $alarm = $state.Alarms | Where-Object AlarmName -eq $state.Policies[0].PolicyName
+            $alarm.AlarmActions | Should -Be @($state.Policies[0].PolicyARN)
+            $alarm.AlarmDescription | Should -Match '\(RunsPerTask 4, MinCapacity 1\)'
+            ($alarm.Metrics | Where-Object ReturnData).Expression | Should -Be 'tasks - required'
+            @($alarm.Metrics | Where-Object MetricStat | ForEach-Object { Format-Series $_.MetricStat.Metric }) |
+                Should -Be @('Prefect/EcsServiceDesiredTasks {ClusterName=prod,ServiceName=prefect-agent}', 'Prefect/RequiredTasks {ClusterName=prod,ServiceName=prefect-agent}')
+            $alarm.Metrics.MetricStat.Period | Select-Object -Unique | Should -Be 10
+            $alarm.EvaluationPeriods | Should -Be 1
+            (Get-PrefectEcsScalingPolicy @aws @service | Where-Object PolicyName).Kind | Should -Be 'Capacity'
+        }
+
+        It 'keeps a minimum the publisher holds inside the range when run again' {
+            $set = @{ WorkPool = 'etl'; MinCapacity = 0; MaxCapacity = 12; Capacity = $true; RunsPerTask = 4; WarningAction = 'SilentlyContinue' }
+            Set-PrefectEcsScalingPolicy @aws @service @set
+            Invoke-AwsCli -EndpointUrl $moto.Url application-autoscaling register-scalable-target --service-namespace ecs --resource-id $resourceId --scalable-dimension ecs:service:DesiredCount --min-capacity 5 | Out-Null
+            Clear-AwsCapturedRequest $proxy
+            Set-PrefectEcsScalingPolicy @aws @service @set
+            Get-Mutation | Should -BeNullOrEmpty
+            (Get-AwsScalingState).Targets[0].MinCapacity | Should -Be 5
+        }
+
+        It 'refuses <Name> before any AWS call' -ForEach @(
+            @{ Name = 'no -RunsPerTask'; Arguments = @{}; Match = '*RunsPerTask*' }
+            @{ Name = '-RunsPerTask 0'; Arguments = @{ RunsPerTask = 0 }; Match = '*RunsPerTask*' }
+            @{ Name = '-RunsPerTask 1001'; Arguments = @{ RunsPerTask = 1001 }; Match = '*RunsPerTask*' }
+        ) {
+            $a = $Arguments
+            { Set-PrefectEcsScalingPolicy @aws @service -WorkPool etl -MinCapacity 0 -MaxCapacity 4 -Capacity @a -ErrorAction Stop } | Should -Throw $Match
+            Get-AwsCapturedRequest $proxy | Should -BeNullOrEmpty
+        }
+    }
+
     Describe 'Set-PrefectEcsScalingPolicy -BacklogPerTask' {
         It 'tracks metric math over the binding''s backlog and desired tasks, and adds a wake policy with a metric-math alarm' {
             Set-PrefectEcsScalingPolicy @aws @service -WorkPool pool -WorkQueue default -MinCapacity 0 -MaxCapacity 6 -BacklogPerTask -TargetValue 3 -WarningAction SilentlyContinue

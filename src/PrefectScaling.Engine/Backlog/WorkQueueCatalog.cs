@@ -199,6 +199,7 @@ namespace PrefectScaling.Backlog
                     Type = String(item, "type"),
                     IsPaused = Bool(item, "is_paused"),
                     ConcurrencyLimit = PrefectJson.OptionalCount(item, "concurrency_limit", path),
+                    ActiveSlots = PrefectJson.OptionalCount(item, "active_slots", path),
                     Status = String(item, "status"),
                 });
             }

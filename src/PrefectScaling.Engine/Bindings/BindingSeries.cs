@@ -74,6 +74,13 @@ namespace PrefectScaling.Bindings
         public static MetricSeries UnprotectedInFlight(BacklogMetricOptions options, string cluster, string service) =>
             new MetricSeries(options.Namespace, UnprotectedInFlightMetricName, Dimensions(cluster, service));
 
+        /// <summary>A capacity policy's requirement: the tasks the binding's runs need now and soon
+        /// (<see cref="Capacity.CapacityRequirement"/>), which its scale-in alarm compares with the desired count.</summary>
+        public const string RequiredTasksMetricName = "RequiredTasks";
+
+        public static MetricSeries RequiredTasks(BacklogMetricOptions options, string cluster, string service) =>
+            new MetricSeries(options.Namespace, RequiredTasksMetricName, Dimensions(cluster, service));
+
         public static MetricSeries Backlog(BacklogMetricOptions options, ServiceBinding binding, BacklogMeasure measure) => Backlog(options, binding.Cluster, binding.Service, measure);
         public static MetricSeries DesiredTasks(BacklogMetricOptions options, ServiceBinding binding) => DesiredTasks(options, binding.Cluster, binding.Service);
 

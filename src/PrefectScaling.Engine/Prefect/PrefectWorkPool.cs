@@ -8,6 +8,9 @@ namespace PrefectScaling.Prefect
         public string? Type { get; set; }
         public bool IsPaused { get; set; }
         public int? ConcurrencyLimit { get; set; }
+
+        /// <summary>The pool's Pending and Running runs, where the server reports it (3.x, with a limit set).</summary>
+        public int? ActiveSlots { get; set; }
         public string? Status { get; set; }
     }
 }

@@ -28,6 +28,9 @@ namespace PrefectScaling.Publisher
         /// <summary>A publisher of bindings: what each binding did, in the order of their resource ids.</summary>
         public IReadOnlyList<BindingOutcome> Bindings { get; set; } = Array.Empty<BindingOutcome>();
 
+        /// <summary>What each binding's capacity policy did (only bindings that have one).</summary>
+        public IReadOnlyList<CapacityOutcome> Capacity { get; set; } = Array.Empty<CapacityOutcome>();
+
         /// <summary>The bindings that published nothing, each with why.</summary>
         public IEnumerable<BindingOutcome> FailedBindings => Bindings.Where(b => b.Failure != null);
     }
@@ -75,6 +78,7 @@ namespace PrefectScaling.Publisher
         private readonly AwsContext _aws;
         private readonly TaskProtector? _protector;
         private IReadOnlyList<ServiceBinding>? _bindings;
+        private CapacityApplier? _capacity;
 
         public PublisherCycle(PublisherConfiguration configuration, PrefectConnection prefect, AwsContext aws)
             : this(configuration, prefect, aws, null)
@@ -128,6 +132,7 @@ namespace PrefectScaling.Publisher
             PublisherCycleResult result = await RunAsync(log, cancellationToken, prefectBudget, publish, sampleTime, onlyBindings, highResolution).ConfigureAwait(false);
             List<BindingOutcome> failed = result.FailedBindings.ToList();
             if (failed.Count > 0) throw BindingsFailed(result, failed);
+            CapacityApplier.ThrowIfFailed(result.Capacity);
             return result;
         }
 
@@ -219,12 +224,16 @@ namespace PrefectScaling.Publisher
             List<BacklogMetricDatum> all = outcomes.SelectMany(o => o.Data).ToList();
             foreach (BindingOutcome failed in outcomes.Where(o => o.Failure != null))
                 log.Verbose("Nothing published for " + failed.Binding + ": " + failed.Failure!.Message);
+            IReadOnlyList<CapacityOutcome> capacity = await (_capacity ??= new CapacityApplier(_aws))
+                .CycleAsync(_prefect, outcomes.Where(o => o.Failure == null).Select(o => (o.Binding, totalsOf[o.Binding.Scope].Totals, tasks[o.Binding.ResourceId].Desired!.Value, o.Data)).ToList(),
+                    _configuration, now, all, publish, deadline, log, cancellationToken).ConfigureAwait(false);
             return new PublisherCycleResult
             {
                 Timestamp = now,
                 Queues = perQueue.Values.Where(c => c.Counts != null).SelectMany(c => c.Counts!).Select(c => c.WorkQueueId).Distinct().Count(),
                 Data = all,
                 Bindings = outcomes,
+                Capacity = capacity,
             };
         }
 
@@ -282,8 +291,9 @@ namespace PrefectScaling.Publisher
             {
                 Measures = GuardedMeasures(_configuration.Measures),
                 VerifiedScopeMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
-                // A SCHEDULED run due before the next sample is about to be claimed: in flight already.
-                Windows = MeasureWindows.Default.WithCycle(TimeSpan.FromSeconds(_configuration.SampleIntervalSeconds)),
+                // A SCHEDULED run due before the next sample is about to be claimed: in flight already; Upcoming reaches a task's
+                // start beyond it.
+                Windows = CapacityApplier.WindowsFor(_configuration.SampleIntervalSeconds),
             };
             BindingTotalsResult read = await _prefect.Totals.ReadAsync(scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             return read.Scopes;

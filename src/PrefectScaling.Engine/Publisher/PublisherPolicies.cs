@@ -97,6 +97,8 @@ namespace PrefectScaling.Publisher
             }
             if (spec.Configuration.UsesBindings && spec.Configuration.ProtectBusyTasks)
                 foreach (JsonObject statement in TaskProtection(spec, at)) statements.Add(statement);
+            if (CapacityApplier.AppliesCapacity(spec.Configuration))
+                foreach (JsonObject statement in CapacityApplier.Statements(at)) statements.Add(statement);
             if (spec.InVpc)
             {
                 statements.Add(new JsonObject
@@ -145,6 +147,12 @@ namespace PrefectScaling.Publisher
         private static void FillServices(JsonObject document, PublisherInstallSpec spec, PublisherState at)
         {
             JsonArray resources = (JsonArray)((JsonArray)document["Statement"]!).OfType<JsonObject>().Single(s => (string?)s["Sid"] == "ReadServiceTasks")["Resource"]!;
+            // The capacity policies' statement on the same services takes the same list (CapacityApplier.Statements).
+            List<JsonObject> sameServices = ((JsonArray)document["Statement"]!).OfType<JsonObject>().Where(s => (string?)s["Sid"] == CapacityApplier.UpdateServicesSid).ToList();
+            void Share()
+            {
+                foreach (JsonObject statement in sameServices) statement["Resource"] = resources.DeepClone();
+            }
             var byCluster = spec.Configuration.Bindings.GroupBy(b => b.Cluster, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Select(b => b.Service).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
             var widened = new HashSet<string>(StringComparer.Ordinal);
@@ -156,6 +164,7 @@ namespace PrefectScaling.Publisher
                     if (widened.Contains(cluster.Key)) resources.Add(at.Arn("ecs", at.Region, "service/" + cluster.Key + "/*"));
                     else foreach (string service in cluster.Value) resources.Add(at.Arn("ecs", at.Region, ScalingNames.ResourceId(cluster.Key, service)));
                 }
+                Share();
                 if (Length(document) <= MaxInlinePolicyLength) return;
                 string? next = byCluster.Where(c => !widened.Contains(c.Key) && c.Value.Count > 1).OrderByDescending(c => c.Value.Count).ThenBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Key).FirstOrDefault();
                 if (next == null)
@@ -163,6 +172,7 @@ namespace PrefectScaling.Publisher
                     // One service in each of very many clusters: only the account's services as a whole fit.
                     resources.Clear();
                     resources.Add(at.Arn("ecs", at.Region, "service/*"));
+                    Share();
                     return;
                 }
                 widened.Add(next);

@@ -100,7 +100,7 @@ namespace PrefectScaling.Scaling
                     " (it lacks the module's tags or its actions are not this service's policy), and the policy needs that name. Nothing was changed; rename or delete that alarm, then run this again.");
             }
 
-            JsonObject target = ScalingPolicyDocuments.ScalableTarget(spec);
+            JsonObject target = spec.Kind == ScalingPolicyKind.Capacity ? CapacityPolicy.ScalableTarget(spec, current.Target) : ScalingPolicyDocuments.ScalableTarget(spec);
             if (current.Target == null || !JsonSubset.Contains(current.Target["MinCapacity"], target["MinCapacity"]) || !JsonSubset.Contains(current.Target["MaxCapacity"], target["MaxCapacity"]))
             {
                 changes.Add(new AwsChange(spec.ResourceId, (current.Target == null ? "Register scalable target" : "Update scalable target") +

@@ -37,6 +37,7 @@ namespace PrefectScaling.Scaling
                     // Backlog per task: metric math over the binding's series, or (before bindings) a published per-task metric.
                     row.Kind = name.EndsWith(":out", StringComparison.Ordinal) || name.EndsWith(":in", StringComparison.Ordinal) ? "StepScaling"
                              : name.EndsWith(":wake", StringComparison.Ordinal) ? "BacklogPerTask"
+                             : name.EndsWith(CapacityPolicy.Suffix, StringComparison.Ordinal) ? "Capacity"
                              : customized?["Metrics"] is JsonArray ? "BacklogPerTask"
                              : (customized?["MetricName"]?.ToString() ?? string.Empty).EndsWith("PerTask", StringComparison.Ordinal) ? "BacklogPerTask"
                              : "TargetTracking";

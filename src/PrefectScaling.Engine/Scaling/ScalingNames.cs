@@ -45,12 +45,12 @@ namespace PrefectScaling.Scaling
         /// references); alarms take their policy's name, so both stay within 255.</summary>
         public const int MaxNameLength = 255;
 
-        public static readonly IReadOnlyList<string> Suffixes = new[] { string.Empty, ":out", ":in", ":wake" };
+        public static readonly IReadOnlyList<string> Suffixes = new[] { string.Empty, ":out", ":in", ":wake", CapacityPolicy.Suffix };
 
         private const int LongestSuffix = 5;          // ":wake"
         private const int HashLength = 16;            // hex digits: 64 bits of SHA-256
         private const int MaxServiceHead = 160;       // leaves at least 58 characters of readable scope
-        private static readonly Regex Ending = new Regex("~[0-9a-f]{" + HashLength + "}(:out|:in|:wake)?$", RegexOptions.CultureInvariant);
+        private static readonly Regex Ending = new Regex("~[0-9a-f]{" + HashLength + "}(:out|:in|:wake|:cap)?$", RegexOptions.CultureInvariant);
 
         // ECS: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed"
         // (CreateCluster clusterName, CreateService serviceName).

@@ -105,6 +105,9 @@ namespace PrefectScaling.Scaling
                     if (spec.Guarded) perTask.Add(GuardedIn(spec, name + ":in", graded: true));
                     return perTask;
 
+                case ScalingPolicyKind.Capacity:
+                    return new List<DesiredPolicy> { CapacityPolicy.ScaleIn(spec, name + CapacityPolicy.Suffix) };
+
                 default:
                     return new List<DesiredPolicy>
                     {
@@ -143,7 +146,7 @@ namespace PrefectScaling.Scaling
 
         private static MetricSeries Backlog(ScalingPolicySpec spec) => BindingSeries.Backlog(spec.Metric, spec.Cluster, spec.Service, spec.Measure);
 
-        private static MetricSeries DesiredTasks(ScalingPolicySpec spec) => BindingSeries.DesiredTasks(spec.Metric, spec.Cluster, spec.Service);
+        internal static MetricSeries DesiredTasks(ScalingPolicySpec spec) => BindingSeries.DesiredTasks(spec.Metric, spec.Cluster, spec.Service);
 
         private static DesiredPolicy TargetTracking(ScalingPolicySpec spec, string name, JsonObject metric)
         {
@@ -308,7 +311,7 @@ namespace PrefectScaling.Scaling
             return new DesiredPolicy(name, Policy(spec, name, "StepScaling", "StepScalingPolicyConfiguration", configuration), alarm);
         }
 
-        private static JsonObject MetricQuery(string id, MetricSeries series, int period, string stat = "Maximum") => new JsonObject
+        internal static JsonObject MetricQuery(string id, MetricSeries series, int period, string stat = "Maximum") => new JsonObject
         {
             ["Id"] = id,
             ["MetricStat"] = new JsonObject
@@ -337,7 +340,7 @@ namespace PrefectScaling.Scaling
             ["TreatMissingData"] = "notBreaching",
         };
 
-        private static JsonObject Policy(ScalingPolicySpec spec, string name, string type, string configurationKey, JsonObject configuration) => new JsonObject
+        internal static JsonObject Policy(ScalingPolicySpec spec, string name, string type, string configurationKey, JsonObject configuration) => new JsonObject
         {
             ["PolicyName"] = name,
             ["ServiceNamespace"] = ServiceNamespace,
@@ -350,7 +353,7 @@ namespace PrefectScaling.Scaling
         private static JsonArray Dimensions(IEnumerable<KeyValuePair<string, string>> dimensions) =>
             new JsonArray(dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Key, ["Value"] = d.Value }).ToArray());
 
-        private static string Scope(ScalingPolicySpec spec)
+        internal static string Scope(ScalingPolicySpec spec)
         {
             string scope = spec.Binding.Scope.ToString();
             return scope.Length <= MaxScopeInDescription ? scope : scope.Substring(0, MaxScopeInDescription) + "…";

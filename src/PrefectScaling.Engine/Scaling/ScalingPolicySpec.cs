@@ -58,7 +58,8 @@ namespace PrefectScaling.Scaling
         public bool AllowBusyScaleIn { get; set; }
 
         /// <summary>The workers' or agents' --limit: with it, the guard lets the service shrink to the tasks the work
-        /// needs (never below ceil((backlog + in flight) / RunsPerTask)); null: only when nothing is in flight.</summary>
+        /// needs (never below ceil((backlog + in flight) / RunsPerTask)); null: only when nothing is in flight. The
+        /// capacity policy needs it to count tasks.</summary>
         public int? RunsPerTask { get; set; }
 
         /// <summary>The largest --limit the guard takes: a worker runs each flow in a process of its own.</summary>
@@ -123,6 +124,12 @@ namespace PrefectScaling.Scaling
                         if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more, not " + ScaleInAfterPeriods + ".");
                         ValidateEvaluation(period, ScaleInAfterPeriods);
                     }
+                    break;
+                case ScalingPolicyKind.Capacity:
+                    if (RunsPerTask == null) throw new ArgumentException("A capacity policy needs -RunsPerTask: the most flow runs one task runs at once (the workers' or agents' --limit).");
+                    Capacity.CapacityRequirement.ValidateRunsPerTask(RunsPerTask.Value);
+                    if (ScaleInAfterPeriods < 1) throw new ArgumentException("-ScaleInAfterPeriods must be 1 or more, not " + ScaleInAfterPeriods + ".");
+                    ValidateEvaluation(period, ScaleInAfterPeriods);
                     break;
                 case ScalingPolicyKind.StepScaling:
                     ValidateSteps(ScaleOutSteps);

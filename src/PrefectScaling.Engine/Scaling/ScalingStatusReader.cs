@@ -71,6 +71,9 @@ namespace PrefectScaling.Scaling
             batch.Add(InFlightKey, Stat(BindingSeries.InFlight(metric, cluster, service), "Maximum", backlogPeriod, null));
             batch.Add(UnprotectedKey, Stat(BindingSeries.UnprotectedInFlight(metric, cluster, service), "Maximum", backlogPeriod, null));
             AddGuardProbes(batch, scaling);
+            if (CapacityPolicy.SettingsOf(scaling) != null)
+                foreach (KeyValuePair<string, MetricSeries> part in CapacityPolicy.StatusSeries(metric, cluster, service))
+                    batch.Add(part.Key, Stat(part.Value, "Maximum", backlogPeriod, null));
             Dictionary<string, List<Datum>> data = await batch.ReadAsync(_aws, now, log, ct).ConfigureAwait(false);
             return Build(cluster, service, now, found, scaling, trackingAlarms, data);
         }
@@ -189,6 +192,7 @@ namespace PrefectScaling.Scaling
             List<PrefectEcsScalingPolicy> rows = PrefectEcsScalingPolicyFactory.From(scaling).Where(r => r.PolicyName != null).ToList();
             status.PolicyKind = rows.Count == 0 ? null : string.Join(", ", rows.Select(r => r.Kind).Distinct());
             Decide(status, scaling, data, now);
+            CapacityPolicy.FillStatus(status, scaling, key => data.TryGetValue(key, out List<Datum>? points) && points.Count > 0 ? points[0].Value : (double?)null);
             return status;
         }
 

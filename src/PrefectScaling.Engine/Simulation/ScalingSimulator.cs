@@ -57,6 +57,10 @@ namespace PrefectScaling.Simulation
         private readonly List<SimTask> _tasks = new List<SimTask>();
         private readonly List<string> _events = new List<string>();
         private int _desired;
+
+        /// <summary>The scalable target's MinCapacity now: the policy's, or as a capacity policy's publisher holds it.</summary>
+        private int _min;
+        private (long At, int Floor)? _pendingFloor;
         private int _nextTaskId;
         private long _now;
         private long? _firstScaleOut;
@@ -101,6 +105,7 @@ namespace PrefectScaling.Simulation
             }
 
             int floor = _policy.MinCapacity;
+            _min = floor;
             _desired = Clamp(_env.InitialTasks ?? floor);
             for (int i = 0; i < _desired; i++) _tasks.Add(new SimTask { Id = _nextTaskId++, LaunchedAt = 0, Running = true, NextPoll = 0 });
 
@@ -180,7 +185,9 @@ namespace PrefectScaling.Simulation
                     int soon = waiting.Count(r => r.Status == RunStatus.Scheduled && r.Expected > _now && r.Expected <= _now + _env.SampleIntervalSeconds);
                     Record(SimulatedSeries.Backlog(BacklogMeasure.InFlight), inFlight.Count + soon);
                     Record(SimulatedSeries.UnprotectedInFlight, _env.TasksProtectThemselves ? soon : inFlight.Count + soon);
+                    if (_policy.Capacity != null) SampleCapacity(_policy.Capacity, waiting, inFlight);
                 }
+                if (_pendingFloor is (long at, int pendingFloor) && _now >= at) { _pendingFloor = null; ApplyFloor(pendingFloor); }
 
                 // CloudWatch evaluates each alarm at the end of its period; Application Auto Scaling acts on ALARM.
                 foreach (PolicyState p in policies)
@@ -403,7 +410,43 @@ namespace PrefectScaling.Simulation
         }
 
         /// <summary>Min and max clamp every policy change (ECS "Automatically scale your Amazon ECS service").</summary>
-        private int Clamp(int capacity) => Math.Max(_policy.MinCapacity, Math.Min(_policy.MaxCapacity, capacity));
+        private int Clamp(int capacity) => Math.Max(_min, Math.Min(_policy.MaxCapacity, capacity));
+
+        /// <summary>A capacity policy's publisher at a sample: it counts Due (Late included), InFlight (Pending and
+        /// Running, and Scheduled runs due within the look-ahead of one sample interval) and Upcoming (Scheduled runs
+        /// due after that, within the lead time), publishes the requirement, and, raising the target's MinCapacity, applies it
+        /// once its calls are done (the publisher's latency). No task protection is modelled, so every in-flight run is
+        /// unprotected and the busy guard allows no scale-in while there is one.</summary>
+        private void SampleCapacity(SimulatedCapacity capacity, List<RunState> waiting, List<RunState> inFlight)
+        {
+            long lookahead = _env.SampleIntervalSeconds;
+            long lead = Math.Max(lookahead, capacity.LeadSeconds ?? _env.TaskStartSeconds + _env.SampleIntervalSeconds);
+            int due = waiting.Count(r => r.Expected <= _now);
+            int soon = waiting.Count(r => r.Expected > _now && r.Expected <= _now + lookahead);
+            int upcoming = waiting.Count(r => r.Expected > _now + lookahead && r.Expected <= _now + lead);
+            int held = inFlight.Count;
+            Capacity.CapacityRequirement requirement = Capacity.CapacityRequirement.Compute(due, upcoming, held + soon, capacity.RunsPerTask, _policy.MinCapacity, _policy.MaxCapacity);
+            int floor = requirement.FloorWithGuard(_desired, held + soon);
+            if (capacity.Mechanism == CapacityMechanism.RaiseMinimum)
+            {
+                Record(SimulatedSeries.RequiredTasks, requirement.RequiredTasks);
+                _pendingFloor = (_now + _env.PublisherLatencySeconds, floor);
+            }
+            else
+            {
+                // The alarm-driven candidate has no floor to hold: its scale-in alarm must see the guard in the metric.
+                Record(SimulatedSeries.RequiredTasks, floor);
+            }
+        }
+
+        /// <summary>RegisterScalableTarget with a new MinCapacity: a desired count below it moves up at once.</summary>
+        private void ApplyFloor(int floor)
+        {
+            if (floor == _min) return;
+            _events.Add("min " + _min.ToString(CultureInfo.InvariantCulture) + " -> " + floor.ToString(CultureInfo.InvariantCulture));
+            _min = floor;
+            if (_desired < _min) SetDesired(_min, "capacity");
+        }
 
         private void SetDesired(int wanted, string by)
         {

@@ -44,21 +44,29 @@ namespace PrefectScaling.Simulation
     /// unprotected in-flight runs.</summary>
     public readonly struct SimulatedSeries : IEquatable<SimulatedSeries>
     {
-        private SimulatedSeries(BacklogMeasure? measure, bool unprotected = false)
+        private enum Kind { Backlog, DesiredTasks, UnprotectedInFlight, RequiredTasks }
+
+        private readonly Kind _kind;
+
+        private SimulatedSeries(BacklogMeasure? measure, Kind kind)
         {
             Measure = measure;
-            IsUnprotectedInFlight = unprotected;
+            _kind = kind;
         }
 
         public BacklogMeasure? Measure { get; }
-        public bool IsUnprotectedInFlight { get; }
-        public bool IsDesiredTasks => Measure == null && !IsUnprotectedInFlight;
-        public static SimulatedSeries Backlog(BacklogMeasure measure) => new SimulatedSeries(measure);
-        public static SimulatedSeries DesiredTasks => new SimulatedSeries(null);
-        public static SimulatedSeries UnprotectedInFlight => new SimulatedSeries(null, unprotected: true);
-        public bool Equals(SimulatedSeries other) => Measure == other.Measure && IsUnprotectedInFlight == other.IsUnprotectedInFlight;
+        public bool IsUnprotectedInFlight => _kind == Kind.UnprotectedInFlight;
+        public bool IsDesiredTasks => _kind == Kind.DesiredTasks;
+
+        /// <summary>The capacity policy's requirement (RequiredTasks), which its publisher writes.</summary>
+        public bool IsRequiredTasks => _kind == Kind.RequiredTasks;
+        public static SimulatedSeries Backlog(BacklogMeasure measure) => new SimulatedSeries(measure, Kind.Backlog);
+        public static SimulatedSeries DesiredTasks => new SimulatedSeries(null, Kind.DesiredTasks);
+        public static SimulatedSeries UnprotectedInFlight => new SimulatedSeries(null, Kind.UnprotectedInFlight);
+        public static SimulatedSeries RequiredTasks => new SimulatedSeries(null, Kind.RequiredTasks);
+        public bool Equals(SimulatedSeries other) => Measure == other.Measure && _kind == other._kind;
         public override bool Equals(object? obj) => obj is SimulatedSeries s && Equals(s);
-        public override int GetHashCode() => IsUnprotectedInFlight ? -2 : Measure?.GetHashCode() ?? -1;
+        public override int GetHashCode() => _kind == Kind.Backlog ? Measure!.Value.GetHashCode() : -1 - (int)_kind;
     }
 
     /// <summary>A metric as an alarm or target tracking reads it: one series with a statistic, or metric math over
@@ -139,6 +147,26 @@ namespace PrefectScaling.Simulation
         }
     }
 
+    /// <summary>A capacity policy as the simulated publisher applies it (Capacity/CapacityRequirement).</summary>
+    public sealed class SimulatedCapacity
+    {
+        public int RunsPerTask { get; set; } = 1;
+
+        /// <summary>How the requirement reaches the service: the publisher raising the scalable target's MinCapacity
+        /// (what the module does), or a RequiredTasks alarm with ExactCapacity steps (the candidate it was measured
+        /// against).</summary>
+        public CapacityMechanism Mechanism { get; set; } = CapacityMechanism.RaiseMinimum;
+
+        /// <summary>The Upcoming lead time; null: the task start time plus one sample interval.</summary>
+        public int? LeadSeconds { get; set; }
+    }
+
+    public enum CapacityMechanism
+    {
+        RaiseMinimum,
+        ExactCapacityAlarm,
+    }
+
     public sealed class SimulatedStep
     {
         public double? LowerBound { get; set; }
@@ -177,6 +205,10 @@ namespace PrefectScaling.Simulation
         public int MaxCapacity { get; set; }
         public List<SimulatedScalingPolicy> Policies { get; } = new List<SimulatedScalingPolicy>();
 
+        /// <summary>A capacity policy: the publisher computes the requirement each sample and applies it; null for
+        /// the reactive kinds.</summary>
+        public SimulatedCapacity? Capacity { get; set; }
+
         /// <summary>The metrics a publisher writes for this spec: its measure's backlog (under -MetricName too) and the
         /// desired-task count.</summary>
         /// <summary>Whether a policy scales in behind the busy guard (as Set writes it unless -AllowBusyScaleIn).</summary>
@@ -192,6 +224,7 @@ namespace PrefectScaling.Simulation
             policy.Kind = spec.Kind.ToString();
             policy.Guarded = policies.Any(p => ScalingPolicyDocuments.IsGuardAlarm(p.Alarm));
             policy.Description = Describe(spec);
+            if (spec.Kind == ScalingPolicyKind.Capacity) policy.Capacity = new SimulatedCapacity { RunsPerTask = spec.RunsPerTask ?? 1 };
             return policy;
         }
 
@@ -202,6 +235,15 @@ namespace PrefectScaling.Simulation
             if (state.Target == null) throw new ArgumentException("The service " + state.ResourceId + " is not a scalable target: there is no policy to simulate.");
             if (state.Policies.Count == 0) throw new ArgumentException("The service " + state.ResourceId + " has no scaling policy made by PrefectScaling to simulate.");
             var policy = Build(state.Target, state.Policies, state.Alarms, SeriesResolver(null, measure));
+            CapacitySettings? capacity = CapacityPolicy.SettingsOf(state);
+            if (capacity != null)
+            {
+                policy.Kind = ScalingPolicyKind.Capacity.ToString();
+                policy.Capacity = new SimulatedCapacity { RunsPerTask = capacity.RunsPerTask };
+                policy.MinCapacity = capacity.MinCapacity;
+                policy.Description = state.ResourceId + " Capacity " + policy.MinCapacity + ".." + policy.MaxCapacity + " " + capacity.RunsPerTask + "/task";
+                return policy;
+            }
             // The kind as Get-PrefectEcsScalingPolicy reads it (a guarded target-tracking kind has a step ":in" too).
             policy.Kind = PrefectEcsScalingPolicy.From(state).Select(r => r.Kind).FirstOrDefault(k => k != null) ?? ScalingPolicyKind.StepScaling.ToString();
             policy.Guarded = state.Alarms.Any(ScalingPolicyDocuments.IsGuardAlarm);
@@ -213,6 +255,7 @@ namespace PrefectScaling.Simulation
         {
             if (name == BacklogMetricOptions.DesiredTasksMetricName) return SimulatedSeries.DesiredTasks;
             if (name == BindingSeries.UnprotectedInFlightMetricName) return SimulatedSeries.UnprotectedInFlight;
+            if (name == BindingSeries.RequiredTasksMetricName) return SimulatedSeries.RequiredTasks;
             if (name == backlogName) return SimulatedSeries.Backlog(measure);
             foreach (BacklogMeasure m in Enum.GetValues(typeof(BacklogMeasure)))
                 if (BacklogMetricOptions.DefaultMetricName(m) == name) return SimulatedSeries.Backlog(m);
@@ -270,6 +313,7 @@ namespace PrefectScaling.Simulation
             string n(double v) => v.ToString(CultureInfo.InvariantCulture);
             return spec.Kind switch
             {
+                ScalingPolicyKind.Capacity => "Capacity " + range + " " + (spec.RunsPerTask ?? 1) + "/task in " + spec.ScaleInAfterPeriods + "x" + spec.EffectiveAlarmPeriod + "s",
                 ScalingPolicyKind.StepScaling => "StepScaling " + range + " @{" + string.Join("; ", spec.ScaleOutSteps.OrderBy(s => s.Threshold).Select(s => n(s.Threshold) + "=" + s.Adjustment)) + "} in " + spec.ScaleInAfterPeriods + "x" + spec.EffectiveAlarmPeriod + "s",
                 _ => spec.Kind + " " + range + " " + spec.Measure + " " + n(spec.TargetValue) + " cd " + spec.ScaleOutCooldown + "/" + spec.ScaleInCooldown,
             };

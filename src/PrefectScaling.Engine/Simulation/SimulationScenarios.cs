@@ -18,6 +18,11 @@ namespace PrefectScaling.Simulation
     /// 20, 30, ... 90 minutes, and 4 more at 40 minutes running 15 minutes each: once they are all taken, the backlog is
     /// 0 for over an hour while flows still run, which a policy without the busy guard answers by stopping busy
     /// tasks; 3 hours simulated.</item>
+    /// <item>ScheduledBurst: the burst announced by a schedule: 20 runs expected at once 5 minutes after the start,
+    /// each running 5 minutes, created at the start (Scheduled 5 minutes ahead, as a deployment's schedule makes
+    /// them); 1 hour simulated.</item>
+    /// <item>RandomArrivals: 60 ad-hoc runs over 2 hours at random moments (a fixed seed: the same runs every
+    /// time), each running 2 to 8 minutes; 2 hours 30 minutes simulated.</item>
     /// </list></summary>
     public static class SimulationScenarios
     {
@@ -25,14 +30,16 @@ namespace PrefectScaling.Simulation
         public const string Trickle = "Trickle";
         public const string DailySchedule = "DailySchedule";
         public const string LongRuns = "LongRuns";
+        public const string ScheduledBurst = "ScheduledBurst";
+        public const string RandomArrivals = "RandomArrivals";
 
-        public static IReadOnlyList<string> Names { get; } = new[] { Burst, Trickle, DailySchedule, LongRuns };
+        public static IReadOnlyList<string> Names { get; } = new[] { Burst, Trickle, DailySchedule, LongRuns, ScheduledBurst, RandomArrivals };
 
         /// <summary>How long to simulate a scenario for: its runs plus time for the service to settle.</summary>
         public static TimeSpan Length(string name) => Canonical(name) switch
         {
-            Burst => TimeSpan.FromHours(1),
-            Trickle => TimeSpan.FromMinutes(150),
+            Burst or ScheduledBurst => TimeSpan.FromHours(1),
+            Trickle or RandomArrivals => TimeSpan.FromMinutes(150),
             LongRuns => TimeSpan.FromHours(3),
             _ => TimeSpan.FromDays(1),
         };
@@ -53,6 +60,19 @@ namespace PrefectScaling.Simulation
                 case LongRuns:
                     for (int i = 0; i < 8; i++) runs.Add(new SimulatedRun(start.AddMinutes(5), TimeSpan.FromMinutes(20 + 10 * i)));
                     for (int i = 0; i < 4; i++) runs.Add(new SimulatedRun(start.AddMinutes(40), TimeSpan.FromMinutes(15)));
+                    break;
+                case ScheduledBurst:
+                    for (int i = 0; i < 20; i++) runs.Add(new SimulatedRun(start.AddMinutes(5), TimeSpan.FromMinutes(5), start));
+                    break;
+                case RandomArrivals:
+                    // A linear congruential generator (Knuth's MMIX constants): the same sequence on every runtime.
+                    ulong state = 13;
+                    double Next() { state = state * 6364136223846793005UL + 1442695040888963407UL; return (state >> 11) / (double)(1UL << 53); }
+                    for (int i = 0; i < 60; i++)
+                    {
+                        DateTime at = start.AddSeconds(Math.Floor(Next() * 7200));
+                        runs.Add(new SimulatedRun(at, TimeSpan.FromSeconds(120 + Math.Floor(Next() * 360))));
+                    }
                     break;
                 case DailySchedule:
                     TimeSpan ahead = TimeSpan.FromHours(1);

@@ -70,6 +70,14 @@ namespace PrefectScaling.Scaling
         /// <summary>Each policy's reasoning, "; " between them.</summary>
         public string PolicyDetail { get; set; } = string.Empty;
 
+        /// <summary>A capacity policy's last requirement (the RequiredTasks its publisher published); null: no
+        /// capacity policy, or no datum.</summary>
+        public double? RequiredTasks { get; set; }
+
+        /// <summary>Why that many tasks, from the latest data: "3 = ceil((Due 3 + Upcoming 2 + InFlight 1) / 2); min 0,
+        /// max 10", and when concurrency limits held it lower, that they did; empty without a capacity policy.</summary>
+        public string Requirement { get; set; } = string.Empty;
+
         /// <summary>When this was read, UTC.</summary>
         public DateTime Timestamp { get; set; }
 

@@ -12,5 +12,9 @@ namespace PrefectScaling.Scaling
 
         /// <summary>Step scaling with CloudWatch alarms the module owns.</summary>
         StepScaling,
+
+        /// <summary>Capacity before the runs are due: the publisher holds the scalable target's MinCapacity at the
+        /// tasks the binding's due, upcoming and in-flight runs need; a step policy scales in to it.</summary>
+        Capacity,
     }
 }

@@ -20,6 +20,7 @@ namespace PrefectScaling.Commands
         private const string TargetTrackingSet = "TargetTracking";
         private const string BacklogPerTaskSet = "BacklogPerTask";
         private const string StepScalingSet = "StepScaling";
+        private const string CapacitySet = "Capacity";
 
         private readonly HashSet<string> _simulated = new HashSet<string>(StringComparer.Ordinal);
 
@@ -28,6 +29,7 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = StepScalingSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = CapacitySet, ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(Completion.EcsClusterNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Cluster { get; set; } = "simulated";
@@ -36,6 +38,7 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipelineByPropertyName = true)]
         [Parameter(ParameterSetName = StepScalingSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = CapacitySet, ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(Completion.EcsServiceNameCompleter))]
         [ValidateNotNullOrEmpty]
         public string Service { get; set; } = "simulated";
@@ -47,12 +50,13 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = TargetTrackingSet, ValueFromPipeline = true)]
         [Parameter(ParameterSetName = BacklogPerTaskSet, ValueFromPipeline = true)]
         [Parameter(ParameterSetName = StepScalingSet, ValueFromPipeline = true)]
+        [Parameter(ParameterSetName = CapacitySet, ValueFromPipeline = true)]
         [ValidateNotNullOrEmpty]
         public PSObject[]? Run { get; set; }
 
         /// <summary>A named synthetic workload instead of -Run.</summary>
         [Parameter]
-        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule, SimulationScenarios.LongRuns)]
+        [ValidateSet(SimulationScenarios.Burst, SimulationScenarios.Trickle, SimulationScenarios.DailySchedule, SimulationScenarios.LongRuns, SimulationScenarios.ScheduledBurst, SimulationScenarios.RandomArrivals)]
         public string? Scenario { get; set; }
 
         /// <summary>Draws backlog, runs in flight, desired and running tasks over time, one panel per policy, as SVG.</summary>
@@ -69,14 +73,21 @@ namespace PrefectScaling.Commands
         [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
         public SwitchParameter StepScaling { get; set; }
 
+        /// <summary>The capacity policy: its publisher holds the service at the tasks the runs need (-RunsPerTask
+        /// runs a task).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
+        public SwitchParameter Capacity { get; set; }
+
         [Parameter(Mandatory = true, ParameterSetName = TargetTrackingSet)]
         [Parameter(Mandatory = true, ParameterSetName = BacklogPerTaskSet)]
         [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
         public int MinCapacity { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = TargetTrackingSet)]
         [Parameter(Mandatory = true, ParameterSetName = BacklogPerTaskSet)]
         [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
         public int MaxCapacity { get; set; }
 
         [Parameter(ParameterSetName = TargetTrackingSet)]
@@ -104,6 +115,7 @@ namespace PrefectScaling.Commands
         [Parameter(ParameterSetName = TargetTrackingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = CapacitySet)]
         public int ScaleInAfterPeriods { get; set; } = 5;
 
         [Parameter(ParameterSetName = StepScalingSet)]
@@ -111,6 +123,7 @@ namespace PrefectScaling.Commands
 
         [Parameter(ParameterSetName = TargetTrackingSet)]
         [Parameter(ParameterSetName = StepScalingSet)]
+        [Parameter(ParameterSetName = CapacitySet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public int AlarmPeriod { get; set; }
 
@@ -259,6 +272,7 @@ namespace PrefectScaling.Commands
             {
                 BacklogPerTaskSet => ScalingPolicyKind.BacklogPerTask,
                 StepScalingSet => ScalingPolicyKind.StepScaling,
+                CapacitySet => ScalingPolicyKind.Capacity,
                 _ => ScalingPolicyKind.TargetTracking,
             },
             TargetValue = TargetValue,
@@ -266,13 +280,15 @@ namespace PrefectScaling.Commands
             ScaleOutCooldown = ScaleOutCooldown,
             ScaleInCooldown = ScaleInCooldown,
             ScaleOutSteps = ScaleOutStep == null ? new ScalingPolicySpec().ScaleOutSteps : SetPrefectEcsScalingPolicyCommand.Steps(ScaleOutStep),
-            ScaleInAfterPeriods = ScaleInAfterPeriods,
+            // As Set: the capacity policy scales in after one period unless told otherwise.
+            ScaleInAfterPeriods = ParameterSetName == CapacitySet && !MyInvocation.BoundParameters.ContainsKey(nameof(ScaleInAfterPeriods)) ? 1 : ScaleInAfterPeriods,
             ScaleInToMinimum = ScaleInToMinimum,
             AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,
             Measure = Measure,
             Metric = MetricOptions(),
             AllowBusyScaleIn = AllowBusyScaleIn,
-            RunsPerTask = MyInvocation.BoundParameters.ContainsKey(nameof(RunsPerTask)) && !AllowBusyScaleIn ? RunsPerTask : (int?)null,
+            // The capacity policy counts tasks by it; the guard takes it when given.
+            RunsPerTask = ParameterSetName == CapacitySet || (MyInvocation.BoundParameters.ContainsKey(nameof(RunsPerTask)) && !AllowBusyScaleIn) ? RunsPerTask : (int?)null,
         };
     }
 }

@@ -24,6 +24,7 @@ namespace PrefectScaling.Commands
         private const string TargetTrackingSet = "TargetTracking";
         private const string BacklogPerTaskSet = "BacklogPerTask";
         private const string StepScalingSet = "StepScaling";
+        private const string CapacitySet = "Capacity";
 
         /// <summary>The ECS cluster's name.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -78,6 +79,11 @@ namespace PrefectScaling.Commands
         [Parameter(Mandatory = true, ParameterSetName = StepScalingSet)]
         public SwitchParameter StepScaling { get; set; }
 
+        /// <summary>Capacity before the runs are due: the publisher holds the service at the tasks its due, upcoming
+        /// and in-flight runs need.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
+        public SwitchParameter Capacity { get; set; }
+
         [Parameter(ParameterSetName = TargetTrackingSet)]
         [Parameter(ParameterSetName = BacklogPerTaskSet)]
         public double TargetValue { get; set; } = 1;
@@ -106,8 +112,10 @@ namespace PrefectScaling.Commands
         [Parameter]
         public int AlarmPeriod { get; set; }
 
-        /// <summary>The workers' or agents' --limit: the busy guard then lets the service shrink to the tasks its work needs.</summary>
+        /// <summary>The most flow runs one task runs at once: the workers' or agents' --limit. The busy guard then lets
+        /// the service shrink to the tasks its work needs; the capacity policy needs it to count tasks.</summary>
         [Parameter]
+        [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
         [ValidateRange(1, ScalingPolicySpec.MaxRunsPerTask)]
         public int RunsPerTask { get; set; }
 
@@ -194,6 +202,7 @@ namespace PrefectScaling.Commands
             {
                 BacklogPerTaskSet => ScalingPolicyKind.BacklogPerTask,
                 StepScalingSet => ScalingPolicyKind.StepScaling,
+                CapacitySet => ScalingPolicyKind.Capacity,
                 _ => ScalingPolicyKind.TargetTracking,
             },
             TargetValue = TargetValue,
@@ -201,7 +210,8 @@ namespace PrefectScaling.Commands
             ScaleOutCooldown = ScaleOutCooldown,
             ScaleInCooldown = ScaleInCooldown,
             ScaleOutSteps = ScaleOutStep == null ? new ScalingPolicySpec().ScaleOutSteps : Steps(ScaleOutStep),
-            ScaleInAfterPeriods = ScaleInAfterPeriods,
+            // The capacity policy scales in only what no run needs (the requirement counts every one in flight): one period.
+            ScaleInAfterPeriods = ParameterSetName == CapacitySet && !MyInvocation.BoundParameters.ContainsKey(nameof(ScaleInAfterPeriods)) ? 1 : ScaleInAfterPeriods,
             ScaleInToMinimum = ScaleInToMinimum,
             // Only a period the user gave is checked as given: 0 is an error, never "the default".
             AlarmPeriod = MyInvocation.BoundParameters.ContainsKey(nameof(AlarmPeriod)) ? AlarmPeriod : (int?)null,

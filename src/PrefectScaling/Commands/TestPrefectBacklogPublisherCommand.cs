@@ -65,6 +65,14 @@ namespace PrefectScaling.Commands
                     // A run that cannot be tied to a task is a finding of the cycle; protection that cannot work at all is a fault.
                     problems.AddRange(cycle.Bindings.Where(b => b.Protection?.Failure != null)
                         .Select(b => "Task protection of " + b.Binding.ResourceId + " protected nothing (its in-flight runs all keep the busy guard on): " + b.Protection!.Failure!.Message));
+                    // Capacity policies: what the cycle changed, or with -WhatIf would change, and what it could not.
+                    problems.AddRange(cycle.Capacity.Where(c => c.Failure != null).Select(c => "The capacity of " + c.Binding.ResourceId + " was left as it was: " + c.Failure!.Message));
+                    foreach (CapacityOutcome change in cycle.Capacity.Where(c => c.Failure == null && c.MinCapacityAfter != c.MinCapacityBefore))
+                    {
+                        string action = "Set MinCapacity from " + change.MinCapacityBefore + " to " + change.MinCapacityAfter + " (" + change.Requirement!.Reason + ")";
+                        if (change.Applied) WriteVerbose(change.Binding.ResourceId + ": " + action + ".");
+                        else if (MyInvocation.BoundParameters.ContainsKey("WhatIf")) ShouldProcess(change.Binding.ResourceId, action);
+                    }
                     result.Queues = cycle.Queues;
                     result.Published = cycle.Published;
                     result.DataPoints = cycle.Data.Count;

@@ -24,7 +24,8 @@ public sealed class BindingIdentityTests
 
     public static IEnumerable<object?[]> Options()
     {
-        foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>())
+        // The capacity kind reads the desired tasks and the requirement, not a backlog: CapacityPolicyDocumentTests.
+        foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>().Where(k => k != ScalingPolicyKind.Capacity))
             foreach (BacklogMeasure measure in Enum.GetValues<BacklogMeasure>())
                 foreach (string? metricName in new[] { null, "Backlog" })
                     foreach (string ns in new[] { "Prefect", "Team/Prefect" })
@@ -113,7 +114,8 @@ public sealed class BindingIdentityTests
     {
         var options = new BacklogMetricOptions();
         BindingScope withPool = BindingScope.From(new[] { "k8s" }, new[] { "default" }), withoutPool = BindingScope.From(null, new[] { "default" });
-        foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>())
+        // The capacity kind also reads RequiredTasks, which the publisher's CapacityApplier writes (CapacityRequirementTests).
+        foreach (ScalingPolicyKind kind in Enum.GetValues<ScalingPolicyKind>().Where(k => k != ScalingPolicyKind.Capacity))
         {
             List<MetricSeries> a = ScalingPolicyDocuments.SeriesRead(ScalingPolicyDocuments.Policies(Spec(kind, BacklogMeasure.Late, null, "Prefect", 60, null, withPool)));
             List<MetricSeries> b = ScalingPolicyDocuments.SeriesRead(ScalingPolicyDocuments.Policies(Spec(kind, BacklogMeasure.Late, null, "Prefect", 60, null, withoutPool)));

@@ -16,6 +16,7 @@ public sealed class SimulationTests
     private static ScalingPolicySpec Spec(ScalingPolicyKind kind, int min = 0, int max = 10) => new()
     {
         Cluster = "prod", Service = "agent", Scope = BindingScope.From(new[] { "pool" }, null), MinCapacity = min, MaxCapacity = max, Kind = kind,
+        RunsPerTask = kind == ScalingPolicyKind.Capacity ? 1 : null,
     };
 
     private static List<SimulatedRun> Burst(int count, double minutes, DateTime? at = null) =>

@@ -190,3 +190,74 @@ public sealed class ScalingStatusReaderTests
         Assert.Single(_log.Lines, l => l.StartsWith("VERBOSE CloudWatch GetMetricData", StringComparison.Ordinal));
     }
 }
+
+/// <summary>Against moto: a capacity policy's status shows its last requirement and why, from the series its publisher
+/// writes, and says which part has no datum instead of taking it as 0.</summary>
+[Collection(MotoCollection.Name)]
+public sealed class CapacityStatusTests
+{
+    private readonly MotoFixture _moto;
+    private readonly RecordingLog _log = new();
+    private readonly string _cluster = "c" + Guid.NewGuid().ToString("N")[..6];
+    private readonly BacklogMetricOptions _metric = new();
+    private readonly DateTime _now = DateTime.UtcNow;
+
+    public CapacityStatusTests(MotoFixture moto) { _moto = moto; }
+
+    private async Task PublishAsync(AwsContext aws, MetricSeries series, double value, int secondsAgo = 30) =>
+        await new MetricPublisher(aws).PublishAsync(new List<BacklogMetricDatum> { BindingSeries.Datum(series, value, _now.AddSeconds(-secondsAgo), 60) }, _log, default);
+
+    private async Task<PrefectScalingStatus> SetAndReadAsync(AwsContext aws, Func<AwsContext, Task> publish)
+    {
+        await RoundTripTests.CreateEcsServiceAsync(aws, _log, _cluster, "agent");
+        var spec = new ScalingPolicySpec
+        {
+            Cluster = _cluster, Service = "agent", Scope = BindingScope.From(null, new[] { "etl-" + _cluster }), MinCapacity = 0, MaxCapacity = 10,
+            Kind = ScalingPolicyKind.Capacity, RunsPerTask = 2, ScaleInAfterPeriods = 1,
+        };
+        spec.Validate();
+        var planner = new EcsScalingPlanner(aws);
+        foreach (AwsChange change in planner.PlanSet(spec, await planner.ReadAsync(_cluster, "agent", _log, default))) await change.Apply(_log, default);
+        await publish(aws);
+        return await new ScalingStatusReader(aws).ReadAsync(_cluster, "agent", _metric, _log, default, _now);
+    }
+
+    [Fact]
+    public async Task The_status_shows_the_last_requirement_and_its_parts()
+    {
+        using AwsContext aws = _moto.Context();
+        PrefectScalingStatus status = await SetAndReadAsync(aws, async a =>
+        {
+            await PublishAsync(a, BindingSeries.RequiredTasks(_metric, _cluster, "agent"), 3);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.Due), 3);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.Upcoming), 2);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.InFlight), 1);
+        });
+        Assert.Equal("Capacity", status.PolicyKind);
+        Assert.Equal(3, status.RequiredTasks);
+        Assert.Equal("ceil((Due 3 + Upcoming 2 + InFlight 1) / 2) = 3; min 0, max 10: 3", status.Requirement);
+    }
+
+    [Fact]
+    public async Task Limits_that_held_the_requirement_lower_are_said_so()
+    {
+        using AwsContext aws = _moto.Context();
+        PrefectScalingStatus capped = await SetAndReadAsync(aws, async a =>
+        {
+            await PublishAsync(a, BindingSeries.RequiredTasks(_metric, _cluster, "agent"), 1);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.Due), 8);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.Upcoming), 0);
+            await PublishAsync(a, BindingSeries.Backlog(_metric, _cluster, "agent", BacklogMeasure.InFlight), 0);
+        });
+        Assert.EndsWith("; concurrency limits hold it at 1", capped.Requirement);
+    }
+
+    [Fact]
+    public async Task A_part_without_data_is_named_never_taken_as_zero()
+    {
+        using AwsContext aws = _moto.Context();
+        PrefectScalingStatus status = await SetAndReadAsync(aws, a => PublishAsync(a, BindingSeries.RequiredTasks(_metric, _cluster, "agent"), 2));
+        Assert.Equal(2, status.RequiredTasks);
+        Assert.Equal("2 (no datum of Due, Upcoming, InFlight)", status.Requirement);
+    }
+}
