@@ -12,7 +12,8 @@ public sealed class BusyGuardSimulationTests
 {
     private static readonly DateTime T0 = new(2026, 1, 5, 0, 0, 0, DateTimeKind.Utc);
 
-    public static IEnumerable<object[]> Kinds() => Enum.GetValues<ScalingPolicyKind>().Select(k => new object[] { k });
+    /// <summary>The reactive kinds, whose scale-in the guard's policy does; the capacity policy guards its own (below).</summary>
+    public static IEnumerable<object[]> Kinds() => Enum.GetValues<ScalingPolicyKind>().Where(k => k != ScalingPolicyKind.Capacity).Select(k => new object[] { k });
 
     private static ScalingPolicySpec Spec(ScalingPolicyKind kind, bool allowBusy = false, int? runsPerTask = null, int min = 0, int max = 10) => new()
     {
@@ -52,6 +53,15 @@ public sealed class BusyGuardSimulationTests
         PrefectScalingSimulation unprotected = LongRuns(Spec(kind, runsPerTask: 2), new SimulationEnvironment { RunsPerTask = 2 });
         Assert.Equal(0, unprotected.RunsInterrupted);
         Assert.DoesNotContain(unprotected.Timeline, s => s.Event.Contains("scale in") && s.InFlight > 0);
+    }
+
+    [Fact]
+    public void The_capacity_policy_stops_no_long_run_and_still_scales_in_once_they_end()
+    {
+        PrefectScalingSimulation capacity = LongRuns(Spec(ScalingPolicyKind.Capacity, runsPerTask: 1), new SimulationEnvironment { RunsPerTask = 1 });
+        Assert.Equal(0, capacity.RunsInterrupted);
+        Assert.Equal(0, capacity.RunsNotStarted);
+        Assert.Equal(0, capacity.Timeline[^1].DesiredTasks);
     }
 
     [Fact]
