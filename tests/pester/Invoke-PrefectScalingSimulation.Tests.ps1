@@ -81,6 +81,20 @@ Describe 'Invoke-PrefectScalingSimulation' {
             $warm.StartDelayP50 | Should -BeLessThan $cold.StartDelayP50
         }
 
+        It 'interrupts no long run behind the busy guard, and some with -AllowBusyScaleIn, for every kind (-Scenario LongRuns)' -ForEach @(
+            @{ Kind = 'TargetTracking' }, @{ Kind = 'BacklogPerTask' }, @{ Kind = 'StepScaling' }
+        ) {
+            $policy = @{ $Kind = $true; MinCapacity = 0; MaxCapacity = 10; Scenario = 'LongRuns' }
+            $guarded = Invoke-PrefectScalingSimulation @policy
+            $unguarded = Invoke-PrefectScalingSimulation @policy -AllowBusyScaleIn
+            $protected = Invoke-PrefectScalingSimulation @policy -RunsPerTask 2 -TasksProtectThemselves
+            $guarded.RunsInterrupted | Should -Be 0
+            $protected.RunsInterrupted | Should -Be 0
+            $unguarded.RunsInterrupted | Should -BeGreaterThan 0
+            # The price of the guard without protection: tasks kept while runs run.
+            $guarded.TaskMinutes | Should -BeGreaterThan $protected.TaskMinutes
+        }
+
         It 'says what is wrong with a run or a policy before simulating' {
             { Invoke-PrefectScalingSimulation -Run ([pscustomobject]@{ ExpectedStart = $at }) -TargetTracking -MinCapacity 0 -MaxCapacity 1 -ErrorAction Stop } |
                 Should -Throw '*Duration*'

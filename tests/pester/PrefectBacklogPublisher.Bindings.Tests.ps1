@@ -85,7 +85,8 @@ Describe 'A publisher of bindings on moto' {
         $test = Test-PrefectBacklogPublisher @aws
         $test.Healthy | Should -BeTrue -Because ($test.Problems -join ' ')
         $test.Bindings | Should -HaveCount 2
-        $test.Bindings.DataPoints | Should -Be @(2, 2)
+        # Late and the desired tasks, and the busy guard's InFlight and UnprotectedInFlight.
+        $test.Bindings.DataPoints | Should -Be @(4, 4)
         $test.Bindings | Where-Object Problem | Should -BeNullOrEmpty
         $stats = Invoke-Cli cloudwatch get-metric-statistics --namespace Prefect --metric-name LateFlowRuns --dimensions '[{"Name":"ClusterName","Value":"prod"},{"Name":"ServiceName","Value":"workers"}]' `
             --start-time ([DateTime]::UtcNow.AddHours(-1).ToString('o')) --end-time ([DateTime]::UtcNow.AddMinutes(5).ToString('o')) --period 60 --statistics Maximum
@@ -134,7 +135,7 @@ Describe 'A publisher of bindings on moto' {
         # An exact name with a wildcard character in it: escaped with `, as everywhere in the module.
         Install-PrefectBacklogPublisher @aws @prefectSettings -Cluster prod -Service workers -WorkPool k8s -WorkQueue default, 'etl "quoted" #1 ü`?'
         (Get-PrefectBacklogPublisher @aws).Bindings.Scope | Should -Be 'pool k8s queues default, etl "quoted" #1 ü?'
-        (Test-PrefectBacklogPublisher @aws).Published | Should -Be 2
+        (Test-PrefectBacklogPublisher @aws).Published | Should -Be 4
 
         Clear-AwsCapturedRequest $proxy
         { Install-PrefectBacklogPublisher @aws @prefectSettings -Cluster prod -Service workers -WorkPool 'k8*' -ErrorAction Stop } | Should -Throw '*wildcard*'
@@ -161,7 +162,7 @@ Describe 'A publisher of bindings on moto' {
         Invoke-Cli ssm put-parameter --name "/prefectscaling/$name/bindings-old" --type String --value 'kept by hand' | Out-Null
         Invoke-Cli ssm put-parameter --name "/prefectscaling/$name-other/bindings/prod/workers" --type String --value 'kept by hand' | Out-Null
         # The function ignores what is not a binding: the publisher still publishes both.
-        (Test-PrefectBacklogPublisher @aws -ErrorAction SilentlyContinue).Bindings.DataPoints | Should -Be @(2, 2)
+        (Test-PrefectBacklogPublisher @aws -ErrorAction SilentlyContinue).Bindings.DataPoints | Should -Be @(4, 4)
 
         $warnings = @()
         $removed = Uninstall-PrefectBacklogPublisher @aws -Force -WarningVariable warnings -WarningAction SilentlyContinue
@@ -211,7 +212,7 @@ Describe 'A publisher of bindings on moto' {
         # The binding's series, and still the per-queue ones the first release's policies read.
         $new = Test-PrefectBacklogPublisher @aws
         $new.Healthy | Should -BeTrue -Because ($new.Problems -join ' ')
-        $new.Bindings.DataPoints | Should -Be 6
+        $new.Bindings.DataPoints | Should -Be 8 # and InFlight, UnprotectedInFlight
         $series = (Invoke-Cli cloudwatch list-metrics --namespace Prefect).Metrics | ForEach-Object { "$($_.MetricName) $(($_.Dimensions | Sort-Object Name | ForEach-Object { "$($_.Name)=$($_.Value)" }) -join ',')" } | Sort-Object -Unique
         $series | Should -Contain 'LateFlowRuns ClusterName=prod,ServiceName=workers'
         $series | Should -Contain 'LateFlowRuns WorkPool=k8s,WorkQueue=default'
