@@ -26,11 +26,14 @@ $policies = [ordered]@{
     'TargetTracking'           = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 20 }
     'BacklogPerTask'           = @{ BacklogPerTask = $true; MinCapacity = 0; MaxCapacity = 20 }
     'StepScaling'              = @{ StepScaling = $true; MinCapacity = 0; MaxCapacity = 20 }
-    'Seed (TT Late, 1, 300 s)' = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 20; TargetValue = 1; ScaleOutCooldown = 300; ScaleInCooldown = 300 }
+    # The first release had no busy guard: its target tracking scaled in on its own.
+    'Seed (TT Late, 1, 300 s)' = @{ TargetTracking = $true; MinCapacity = 0; MaxCapacity = 20; TargetValue = 1; ScaleOutCooldown = 300; ScaleInCooldown = 300; AllowBusyScaleIn = $true }
 }
 # The capacity policy's scenarios, named by the module: a burst the schedule announces 5 minutes ahead, and runs
 # that arrive at random (ad hoc, unannounced).
 foreach ($scenario in 'ScheduledBurst', 'RandomArrivals') { $workloads[$scenario] = $scenario }
+# Long runs under scale-in pressure: what the busy guard keeps (RunsInterrupted) and what it costs (TaskMinutes).
+$workloads['LongRuns'] = 'LongRuns'
 # The capacity policy with a publisher sampling every 10 s (high resolution, 10 s alarms) and every minute.
 $policies['Capacity (10 s)'] = @{ Capacity = $true; MinCapacity = 0; MaxCapacity = 20; StorageResolution = 1; SampleIntervalSeconds = 10 }
 $policies['Capacity (60 s)'] = @{ Capacity = $true; MinCapacity = 0; MaxCapacity = 20 }
