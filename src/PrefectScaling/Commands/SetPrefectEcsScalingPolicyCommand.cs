@@ -114,7 +114,10 @@ namespace PrefectScaling.Commands
 
         /// <summary>The most flow runs one task runs at once: the workers' or agents' --limit. The busy guard then lets
         /// the service shrink to the tasks its work needs; the capacity policy needs it to count tasks.</summary>
-        [Parameter]
+        // Named per set: beside a set of its own, an unnamed [Parameter] would no longer mean every set.
+        [Parameter(ParameterSetName = TargetTrackingSet)]
+        [Parameter(ParameterSetName = BacklogPerTaskSet)]
+        [Parameter(ParameterSetName = StepScalingSet)]
         [Parameter(Mandatory = true, ParameterSetName = CapacitySet)]
         [ValidateRange(1, ScalingPolicySpec.MaxRunsPerTask)]
         public int RunsPerTask { get; set; }

@@ -76,7 +76,12 @@ public sealed class Prefect3PublisherTests : RealServerTests, IAsyncLifetime
         var settings = new PrefectConnectionSettings(Fixture.Server.ApiUrl, null, Fixture.Server.AuthString);
         PublisherCycleResult result = await new PublisherCycle(configuration, PrefectConnection.For(settings), aws).RunOnceAsync(new TestLog(), default);
         Output.WriteLine(Fixture.Server + ": " + result.PrefectRequests + " Prefect request(s), " + result.Published + " data for pool " + pool);
-        Assert.Equal(AllMeasures.Length + 1, result.Published);
+        // Each measure, the desired tasks, and the busy guard's two inputs (InFlight, always counted, and the part of
+        // it no protection covers: all of it without task protection).
+        Assert.Equal(AllMeasures.Length + 3, result.Published);
+        double Value(string metric) => result.Data.Single(d => d.MetricName == metric).Value;
+        Assert.Equal(Value("InFlightFlowRuns"), Value(BindingSeries.UnprotectedInFlightMetricName));
+        Assert.True(Value("PendingFlowRuns") + Value("RunningFlowRuns") <= Value("InFlightFlowRuns"), "InFlight holds every Pending and Running run");
 
         DateTime now = DateTime.UtcNow;
         JsonNode listed = (await aws.InvokeAsync(AwsOperations.CloudWatch.ListMetrics, new JsonObject { ["Namespace"] = ns }, NullEngineLog.Instance, default))!;
@@ -104,6 +109,8 @@ public sealed class Prefect3PublisherTests : RealServerTests, IAsyncLifetime
             Assert.Equal(seeded, (int)published);
         }
         Assert.Single(series, s => s == "EcsServiceDesiredTasks ClusterName=" + Cluster + ",ServiceName=" + Service);
-        Assert.Equal(AllMeasures.Length + 1, series.Distinct().Count());
+        Assert.Single(series, s => s == "InFlightFlowRuns" + " ClusterName=" + Cluster + ",ServiceName=" + Service);
+        Assert.Single(series, s => s == BindingSeries.UnprotectedInFlightMetricName + " ClusterName=" + Cluster + ",ServiceName=" + Service);
+        Assert.Equal(AllMeasures.Length + 3, series.Distinct().Count());
     }
 }
