@@ -9,9 +9,12 @@ namespace PrefectScaling.Prefect
     {
         public static readonly TimeSpan DefaultInFlightLookahead = TimeSpan.FromSeconds(60);
 
-        /// <summary>An ECS task's start (up to about 90 s) plus one minute's cycle: a run announced this far ahead
-        /// still finds a task when it is due.</summary>
-        public static readonly TimeSpan DefaultUpcomingLead = TimeSpan.FromSeconds(150);
+        /// <summary>How long an ECS task takes to start, at most about: Upcoming looks this far beyond one cycle.</summary>
+        public static readonly TimeSpan TaskStartAllowance = TimeSpan.FromSeconds(90);
+
+        /// <summary>A task's start plus one minute's cycle: a run announced this far ahead still finds a task when it
+        /// is due.</summary>
+        public static readonly TimeSpan DefaultUpcomingLead = TaskStartAllowance + DefaultInFlightLookahead;
 
         public static readonly MeasureWindows Default = new MeasureWindows(DefaultInFlightLookahead, DefaultUpcomingLead);
 
@@ -28,7 +31,8 @@ namespace PrefectScaling.Prefect
         public TimeSpan InFlightLookahead { get; }
         public TimeSpan UpcomingLead { get; }
 
-        /// <summary>The look-ahead of a publisher that samples every <paramref name="cycle"/>, keeping the lead.</summary>
-        public MeasureWindows WithCycle(TimeSpan cycle) => new MeasureWindows(cycle, UpcomingLead < cycle ? cycle : UpcomingLead);
+        /// <summary>The windows of a publisher that samples every <paramref name="cycle"/>: InFlight looks one cycle
+        /// ahead (a worker claims those runs before the next count), Upcoming a task's start beyond that.</summary>
+        public static MeasureWindows ForCycle(TimeSpan cycle) => new MeasureWindows(cycle, cycle + TaskStartAllowance);
     }
 }

@@ -56,9 +56,6 @@ namespace PrefectScaling.Publisher
         /// <summary>The measures the requirement adds up (Late is in Due).</summary>
         public static readonly IReadOnlyList<BacklogMeasure> Measures = new[] { BacklogMeasure.Due, BacklogMeasure.Upcoming, BacklogMeasure.InFlight };
 
-        /// <summary>An ECS task's start, at most about 90 s: the Upcoming lead is that plus one sample interval.</summary>
-        public const int TaskStartAllowanceSeconds = 90;
-
         private readonly AwsContext _aws;
         private readonly Func<DateTime> _clock;
         private Dictionary<string, CapacitySettings>? _settings;
@@ -75,13 +72,6 @@ namespace PrefectScaling.Publisher
         public static bool AppliesCapacity(PublisherConfiguration configuration) =>
             configuration.UsesBindings && configuration.Measures.Contains(BacklogMeasure.Upcoming);
 
-        /// <summary>The measure windows of a publisher that samples every <paramref name="sampleIntervalSeconds"/>:
-        /// InFlight looks one cycle ahead, Upcoming to the task start time plus one cycle.</summary>
-        public static MeasureWindows WindowsFor(int sampleIntervalSeconds)
-        {
-            TimeSpan cycle = TimeSpan.FromSeconds(sampleIntervalSeconds);
-            return new MeasureWindows(cycle, cycle + TimeSpan.FromSeconds(TaskStartAllowanceSeconds));
-        }
 
         /// <summary>The settings of each binding that has the module's capacity policy, by resource id (read at most
         /// every <see cref="SettingsMaxAge"/>).</summary>

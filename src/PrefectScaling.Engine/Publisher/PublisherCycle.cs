@@ -293,7 +293,7 @@ namespace PrefectScaling.Publisher
                 VerifiedScopeMaxAge = TimeSpan.FromSeconds(_configuration.QueueListingCacheSeconds),
                 // A SCHEDULED run due before the next sample is about to be claimed: in flight already; Upcoming reaches a task's
                 // start beyond it.
-                Windows = CapacityApplier.WindowsFor(_configuration.SampleIntervalSeconds),
+                Windows = MeasureWindows.ForCycle(TimeSpan.FromSeconds(_configuration.SampleIntervalSeconds)),
             };
             BindingTotalsResult read = await _prefect.Totals.ReadAsync(scopes, options, log, cancellationToken, deadline).ConfigureAwait(false);
             return read.Scopes;

@@ -89,7 +89,7 @@ public abstract class RealInFlightTests : RealServerTests
         using PrefectClient client = Connect();
         BindingTotalsResult result = await new BindingTotalsReader(new WorkQueueCatalog(client)).ReadAsync(
             new[] { BindingScope.From(new[] { pool }, new[] { etl }) },
-            new BindingTotalsOptions { Measures = new[] { InFlight }, Windows = MeasureWindows.Default.WithCycle(TimeSpan.FromSeconds(60)) }, new TestLog(), default);
+            new BindingTotalsOptions { Measures = new[] { InFlight }, Windows = MeasureWindows.ForCycle(TimeSpan.FromSeconds(60)) }, new TestLog(), default);
         ScopeTotals totals = Assert.Single(result.Scopes);
         Assert.True(totals.Failure == null, totals.Failure?.Message);
         // Pending, Running and Cancelling only: the two runs 5 minutes ahead are beyond a one-minute cycle.

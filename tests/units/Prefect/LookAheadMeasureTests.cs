@@ -107,10 +107,12 @@ public sealed class LookAheadMeasureTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MeasureWindows(TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(60)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new MeasureWindows(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30)));
-        MeasureWindows tenSeconds = MeasureWindows.Default.WithCycle(TimeSpan.FromSeconds(10));
+        MeasureWindows tenSeconds = MeasureWindows.ForCycle(TimeSpan.FromSeconds(10));
         Assert.Equal(TimeSpan.FromSeconds(10), tenSeconds.InFlightLookahead);
-        Assert.Equal(MeasureWindows.DefaultUpcomingLead, tenSeconds.UpcomingLead);
-        Assert.Equal(TimeSpan.FromMinutes(5), MeasureWindows.Default.WithCycle(TimeSpan.FromMinutes(5)).UpcomingLead);
+        Assert.Equal(TimeSpan.FromSeconds(100), tenSeconds.UpcomingLead);
+        // A minute's cycle is the default: the publisher and Publish-PrefectBacklogMetric look as far ahead.
+        Assert.Equal(MeasureWindows.DefaultUpcomingLead, MeasureWindows.ForCycle(TimeSpan.FromMinutes(1)).UpcomingLead);
+        Assert.Equal(TimeSpan.FromSeconds(390), MeasureWindows.ForCycle(TimeSpan.FromMinutes(5)).UpcomingLead);
         Assert.Equal("InFlightFlowRuns", Metrics.BacklogMetricOptions.DefaultMetricName(InFlight));
         Assert.Equal("UpcomingFlowRuns", Metrics.BacklogMetricOptions.DefaultMetricName(Upcoming));
     }
